@@ -1,0 +1,42 @@
+"""pyemu: a full-system x86 PC emulator with an LLVM-based dynamic binary translator."""
+import hashlib
+import os
+import pathlib
+
+__version__ = "0.1.0"
+
+
+def cache_root():
+    """Where pyemu keeps compiled code and built images ($PYEMU_CACHE_DIR or ~/.cache/pyemu)."""
+    base = os.environ.get("PYEMU_CACHE_DIR")
+    if base:
+        return pathlib.Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return pathlib.Path(xdg) / "pyemu"
+
+
+def _source_hash():
+    """A hash of every pyemu source file: numba's cache only notices changes to
+    a function's own file, while our native code also depends on the CpuState
+    layout and the opcode tables defined elsewhere."""
+    h = hashlib.sha256(__version__.encode())
+    root = pathlib.Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _configure_numba_cache():
+    path = cache_root() / "numba" / _source_hash()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return          # read-only home: numba falls back to no caching
+    os.environ["NUMBA_CACHE_DIR"] = str(path)
+    import sys
+    if "numba" in sys.modules:
+        sys.modules["numba"].config.CACHE_DIR = str(path)
+
+
+_configure_numba_cache()

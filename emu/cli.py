@@ -1,0 +1,206 @@
+"""pyemu's command line: QEMU-compatible option spellings, building a MachineConfig.
+
+    pyemu -kernel prog.elf -nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4
+    pyemu demo                     build and boot the bundled bare-metal demo
+    pyemu show 'b8 01 00 00 00'    show one block at every translation stage
+"""
+import argparse
+import os
+import sys
+
+from . import __version__
+from .config import MachineConfig
+
+LOG_ITEMS = {
+    "in_asm": "guest instructions of each translated block (capstone)",
+    "op": "the LLVM IR of each translated block",
+    "op_opt": "the IR after LLVM's optimisation passes",
+    "out_asm": "host machine code of each translated block",
+    "exec": "each block execution (turns chaining off)",
+    "int": "interrupts and exceptions",
+    "cpu": "registers at each block entry (turns chaining off)",
+}
+
+
+class UsageError(Exception):
+    pass
+
+
+def _size_mb(text):
+    """-m: 128, 128M, 1G, size=128M."""
+    t = text.strip()
+    if t.startswith("size="):
+        t = t[5:]
+    mult = 1
+    if t[-1:].upper() in ("M", "G", "K"):
+        mult = {"K": 1 / 1024, "M": 1, "G": 1024}[t[-1].upper()]
+        t = t[:-1]
+    try:
+        mb = float(t) * mult
+    except ValueError:
+        raise UsageError("invalid -m value '%s' (expected a size such as 128M or 1G)" % text) from None
+    if mb != int(mb) or mb <= 0:
+        raise UsageError("invalid -m value '%s' (a whole number of megabytes is needed)" % text)
+    return int(mb)
+
+
+def _parse_device(spec):
+    """-device isa-debug-exit,iobase=0xf4,iosize=4 -> ('isa-debug-exit', {...})."""
+    parts = spec.split(",")
+    name, props = parts[0], {}
+    for p in parts[1:]:
+        if "=" not in p:
+            raise UsageError("-device %s: property '%s' needs a value" % (name, p))
+        k, v = p.split("=", 1)
+        props[k] = v
+    return name, props
+
+
+def _int(text, what):
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise UsageError("%s: '%s' is not a number" % (what, text)) from None
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="pyemu",
+        usage="pyemu [options]   |   pyemu demo   |   pyemu show HEX",
+        description="pyemu: a full-system x86 PC emulator whose CPU is a dynamic binary translator "
+                    "(guest x86 -> LLVM IR -> host code).  Options use QEMU's spellings.",
+        epilog="Examples:\n"
+               "  pyemu demo\n"
+               "  pyemu -kernel prog.elf -nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4\n"
+               "  pyemu -kernel prog.elf -d in_asm,op,out_asm -D trace.log\n"
+               "  pyemu show 'b8 2a 00 00 00 01 c8 c3'\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False)
+    p.add_argument("-h", "-help", "--help", action="help", help="show this help and exit")
+    p.add_argument("-version", "--version", action="version", version="pyemu " + __version__)
+    g = p.add_argument_group("machine")
+    g.add_argument("-m", metavar="SIZE", default="128M", help="guest RAM, e.g. 128M or 1G (default 128M)")
+    g.add_argument("-machine", "-M", metavar="TYPE", help="accepted for compatibility: pc")
+    g.add_argument("-cpu", metavar="MODEL", help="accepted for compatibility (one CPU model: docs/cpu-model.md)")
+    g.add_argument("-device", metavar="DRIVER[,PROP=VALUE...]", action="append", default=[],
+                   help="add a device: isa-debug-exit[,iobase=0xf4,iosize=4]")
+    g = p.add_argument_group("boot")
+    g.add_argument("-kernel", metavar="FILE", help="boot this kernel (multiboot ELF)")
+    g.add_argument("-initrd", metavar="FILE", help="initial RAM disk (multiboot: modules, comma separated)")
+    g.add_argument("-append", metavar="CMDLINE", default="", help="kernel command line")
+    g.add_argument("-bios", metavar="FILE", help="firmware image (arrives with real-mode boot)")
+    g.add_argument("-no-reboot", action="store_true", help="exit instead of rebooting")
+    g = p.add_argument_group("console and devices")
+    g.add_argument("-nographic", action="store_true", help="no display: the serial port is on the terminal")
+    g.add_argument("-display", metavar="TYPE", help="accepted for compatibility: none")
+    g.add_argument("-serial", metavar="DEV", action="append", default=[],
+                   help="serial port back end: stdio, null, file:PATH (repeat for COM2..COM4)")
+    g.add_argument("-debugcon", metavar="DEV", help="debug console on port 0xE9: stdio, null, file:PATH")
+    g.add_argument("-monitor", metavar="DEV", help="accepted for compatibility: none")
+    g = p.add_argument_group("debugging")
+    g.add_argument("-d", metavar="ITEM[,...]", help="log items: " + ", ".join(LOG_ITEMS) + " (-d help lists them)")
+    g.add_argument("-D", metavar="FILE", help="write the -d log to FILE instead of stderr")
+    g.add_argument("-icount", metavar="SHIFT", help="deterministic time: each instruction is 2^SHIFT ns "
+                                                       "(shift=N or auto)")
+    return p
+
+
+def parse_args(argv):
+    """argv -> MachineConfig (raises UsageError with a one-line message)."""
+    p = build_parser()
+    args, rest = p.parse_known_args(argv)
+    if rest:
+        raise UsageError("unknown option '%s' (see pyemu --help)" % rest[0])
+    cfg = MachineConfig()
+    cfg.ram_mb = _size_mb(args.m)
+    cfg.kernel = args.kernel
+    cfg.initrd = args.initrd
+    cfg.append = args.append or ""
+    cfg.no_reboot = args.no_reboot
+    cfg.bios = args.bios
+    if args.machine and args.machine.split(",")[0] not in ("pc", "pc-i440fx", "q35", "none"):
+        raise UsageError("unsupported machine type '%s' (pyemu emulates a pc)" % args.machine)
+    cfg.serial = args.serial or ["stdio"]
+    cfg.debugcon = args.debugcon
+    for spec in args.device:
+        name, props = _parse_device(spec)
+        if name == "isa-debug-exit":
+            cfg.debug_exit = (_int(props.get("iobase", "0x501"), "iobase"), _int(props.get("iosize", "2"), "iosize"))
+        else:
+            raise UsageError("unknown device '%s' (pyemu knows: isa-debug-exit)" % name)
+    if args.d:
+        items = set(x.strip() for x in args.d.split(",") if x.strip())
+        if "help" in items:
+            raise UsageError("log items:\n" + "\n".join("  %-8s %s" % kv for kv in LOG_ITEMS.items()))
+        bad = items - set(LOG_ITEMS)
+        if bad:
+            raise UsageError("unknown -d item '%s' (try -d help)" % sorted(bad)[0])
+        cfg.log_items = frozenset(items)
+    cfg.log_file = args.D
+    if args.icount:
+        v = args.icount
+        v = v.split("shift=")[-1].split(",")[0]
+        cfg.icount_shift = 3 if v == "auto" else _int(v, "-icount")
+    cfg.nochain = os.environ.get("PYEMU_NOCHAIN") == "1"
+    return cfg
+
+
+def run_config(cfg):
+    """Build the machine for cfg, boot it, run it; returns the exit status."""
+    from .boot import BootError
+    from .debug.log import open_log
+    from .machine import Machine
+    if not cfg.kernel:
+        raise UsageError("nothing to boot: give -kernel FILE (or try 'pyemu demo')")
+    try:
+        with open(cfg.kernel, "rb") as f:
+            kernel = f.read()
+    except OSError as e:
+        raise UsageError("cannot read kernel '%s': %s" % (cfg.kernel, e.strerror)) from None
+    modules = []
+    if cfg.initrd:
+        for item in cfg.initrd.split(","):
+            path = item.split(" ")[0]
+            try:
+                with open(path, "rb") as f:
+                    modules.append((f.read(), item))
+            except OSError as e:
+                raise UsageError("cannot read initrd '%s': %s" % (path, e.strerror)) from None
+    log = open_log(cfg.log_items, cfg.log_file)
+    machine = Machine(cfg, log=log)
+    try:
+        from .boot import multiboot
+        if multiboot.is_multiboot(kernel):
+            multiboot.load(machine, kernel, cfg.append, modules)
+        else:
+            raise BootError("'%s' is not a kernel pyemu can boot (no multiboot header)" % cfg.kernel)
+        return machine.run()
+    except BootError as e:
+        raise UsageError(str(e)) from None
+    finally:
+        machine.close()
+        if log:
+            log.close()
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv and argv[0] == "demo":
+            from .demo import main as demo_main
+            return demo_main(argv[1:])
+        if argv and argv[0] == "show":
+            from .debug.show import main as show_main
+            return show_main(argv[1:])
+        cfg = parse_args(argv)
+        return run_config(cfg)
+    except UsageError as e:
+        sys.stderr.write("pyemu: %s\n" % e)
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("\npyemu: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

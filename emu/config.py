@@ -1,0 +1,27 @@
+"""MachineConfig: everything the command line (or the Python API) decides."""
+from dataclasses import dataclass, field
+
+
+@dataclass
+class MachineConfig:
+    ram_mb: int = 128
+    kernel: str = None
+    initrd: str = None
+    append: str = ""
+    serial: list = field(default_factory=lambda: ["stdio"])
+    debugcon: str = None
+    debug_exit: tuple = None          # (iobase, iosize) of isa-debug-exit
+    no_reboot: bool = False
+    log_items: frozenset = frozenset()
+    log_file: str = None
+    icount_shift: int = None          # None: real time
+    bios: str = None
+    hda: str = None
+    snapshot: bool = False
+    gdb: str = None
+    gdb_wait: bool = False
+    nochain: bool = False             # PYEMU_NOCHAIN=1: never link blocks (bisecting the JIT)
+
+    @property
+    def ram_size(self):
+        return self.ram_mb << 20

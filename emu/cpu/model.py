@@ -1,0 +1,49 @@
+"""The CPU model pyemu presents: its CPUID leaves (docs/cpu-model.md explains each bit)."""
+
+VENDOR = "GenuineIntel"
+BRAND = "pyemu virtual CPU (P6 family)"
+FAMILY, MODEL, STEPPING = 6, 3, 3
+
+# CPUID.1:EDX feature bits (Intel SDM Vol. 2A Table 3-11)
+FEATURES_EDX = {
+    "fpu": 0,     # x87 on chip
+    "de": 2,      # debugging extensions (CR4.DE)
+    "pse": 3,     # 4 MB pages
+    "tsc": 4,     # RDTSC
+    "msr": 5,     # RDMSR/WRMSR
+    "cx8": 8,     # CMPXCHG8B
+    "sep": 11,    # SYSENTER/SYSEXIT
+    "pge": 13,    # global pages
+    "cmov": 15,   # CMOVcc, FCMOVcc, FCOMI
+}
+FEATURES_ECX = {}
+
+
+def _regs_of(text):
+    """A 12-byte string as the EBX, EDX, ECX words CPUID returns it in."""
+    b = text.encode("ascii")
+    words = [int.from_bytes(b[i:i + 4], "little") for i in range(0, len(b), 4)]
+    return words
+
+
+def cpuid(leaf, subleaf=0):
+    """(EAX, EBX, ECX, EDX) for CPUID leaf."""
+    if leaf == 0:
+        ebx, edx, ecx = _regs_of(VENDOR)
+        return 1, ebx, ecx, edx
+    if leaf == 1:
+        eax = (FAMILY << 8) | (MODEL << 4) | STEPPING
+        edx = sum(1 << b for b in FEATURES_EDX.values())
+        ecx = sum(1 << b for b in FEATURES_ECX.values())
+        return eax, 0, ecx, edx
+    if leaf == 0x80000000:
+        return 0x80000004, 0, 0, 0
+    if 0x80000002 <= leaf <= 0x80000004:
+        text = BRAND.ljust(48, "\0")[:47] + "\0"
+        chunk = text[(leaf - 0x80000002) * 16:(leaf - 0x80000001) * 16].encode("ascii")
+        w = [int.from_bytes(chunk[i:i + 4], "little") for i in range(0, 16, 4)]
+        return w[0], w[1], w[2], w[3]
+    # SDM: a leaf above the maximum returns the highest basic leaf's data
+    if leaf < 0x80000000:
+        return cpuid(1)
+    return 0, 0, 0, 0

@@ -1,0 +1,1 @@
+"""Debugging and teaching aids: -d logging, the block viewer, the gdb stub."""

@@ -1,0 +1,1 @@
+"""Emulated devices; each declares its ports and keeps versioned, named state."""

@@ -1,0 +1,83 @@
+"""One translation block: decoded records -> one LLVM function.
+
+    i32 tb(CpuState*, Env*)
+
+The function checks the instruction budget and exit_request at entry, runs
+each instruction's semantics (`op_*`, found by the table row's mnemonic) and
+ends in a chained exit.  Checks common to every instruction come from the
+table row's attributes (privilege, protected mode only, x87 availability).
+"""
+import llvmlite.ir as ir
+
+from ..cpu import hflags as H
+from ..frontend import tables as T
+from .gen import IRGen, TranslationError
+from .semantics import lookup
+
+VEC_UD = 6
+VEC_NM = 7
+VEC_GP = 13
+
+
+class Insn:
+    """A decoded instruction, as the semantics see it (fields of tables.RECORD)."""
+    __slots__ = ("index", "form", "eip", "next_eip", "length", "error", "opsize", "addrsize", "seg",
+                 "seg_override", "rep", "lock", "mod", "reg", "rm", "base", "index_reg", "scale",
+                 "opreg", "disp", "imm", "imm2", "immsize", "map", "opcode", "bytes")
+
+    def __init__(self, rec, index, code=b""):
+        self.index = index
+        form = int(rec["form"])
+        self.form = T.FORMS[form] if form >= 0 else None
+        for name in ("eip", "next_eip", "length", "error", "opsize", "addrsize", "seg", "seg_override",
+                     "rep", "lock", "mod", "reg", "rm", "base", "scale", "opreg", "disp", "imm",
+                     "imm2", "immsize", "map", "opcode"):
+            setattr(self, name, int(rec[name]))
+        self.index_reg = int(rec["index"])
+        self.bytes = code
+
+    # note: `index` is the position in the block; the SIB index register is `index_reg`
+    @property
+    def mnemonic(self):
+        return self.form.mnemonic if self.form else "(bad)"
+
+    def __repr__(self):
+        return "<Insn %#x %s %s>" % (self.eip, self.mnemonic, self.bytes.hex())
+
+
+def _check_attributes(g, insn):
+    """Raise what the table row's attributes demand; True when the insn is done."""
+    f = insn.form
+    if f.has(T.A_PE) and (not g.pe or g.vm):
+        g.raise_now(VEC_UD)
+        return True
+    if f.has(T.A_PRIV) and g.cpl != 0:
+        g.raise_now(VEC_GP, 0)
+        return True
+    if f.has(T.A_X87) and g.hflags & (H.HF_EM | H.HF_TS):
+        if f.mnemonic != "fwait" or (g.hflags & H.HF_TS and g.hflags & H.HF_MP):
+            g.raise_now(VEC_NM)
+            return True
+    return False
+
+
+def emit_block(insns, name, tb_eip, cs_base, hflags):
+    """Build the module for one block; returns (module, IRGen)."""
+    module = ir.Module(name)
+    g = IRGen(module, name, tb_eip, cs_base, hflags, len(insns))
+    for insn in insns:
+        g.begin(insn)
+        if insn.error == T.ERR_UD:
+            g.raise_now(VEC_UD)
+        elif insn.error == T.ERR_TOO_LONG:
+            g.raise_now(VEC_GP, 0)
+        elif insn.error != T.ERR_NONE:
+            raise TranslationError("instruction at %#x is truncated" % insn.eip)
+        elif not _check_attributes(g, insn):
+            lookup(insn.form.mnemonic)(g, insn)
+        if g.terminated:
+            break
+        g.commit()
+    if not g.terminated:
+        g.jump(insns[-1].next_eip)
+    return module, g

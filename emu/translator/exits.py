@@ -1,0 +1,23 @@
+"""Why native code returned to Python (the i32 every block and the dispatcher return)."""
+
+EXIT_REQUEST = 1     # exit_request was set or the instruction budget ran out; EIP is valid
+EXIT_MISS = 2        # the dispatcher found no translation for EIP
+EXIT_LINK = 3        # the dispatcher found one, and an unlinked chain slot waits to be linked
+EXIT_EXCEPTION = 4   # exc_vector/exc_error/exc_flags describe an exception to deliver
+EXIT_HLT = 5         # HLT executed; EIP points past it
+EXIT_STOP = 6        # a Python helper asked to leave native code (EIP set by the helper)
+
+NAMES = {EXIT_REQUEST: "request", EXIT_MISS: "miss", EXIT_LINK: "link",
+         EXIT_EXCEPTION: "exception", EXIT_HLT: "hlt", EXIT_STOP: "stop"}
+
+# Status returned by Python helpers called from generated code.
+HELPER_OK = 0        # continue with the next instruction
+HELPER_FAULT = 1     # an exception is recorded in the state: leave through the fault exit
+HELPER_STOP = 2      # leave native code with EXIT_STOP (state fully written by the helper)
+HELPER_JUMP = 3      # continue at the EIP the helper stored (mode may have changed)
+
+# CpuState.mem_status after a slow-path memory access
+MEM_OK = 0
+MEM_FAULT = 1        # exception recorded in the state
+MEM_MMIO = 2         # device access needed at physical address exc_addr
+MEM_CODE = 3         # write to a page holding translated code at exc_addr

@@ -1,0 +1,188 @@
+"""The per-process native runtime: dispatcher, memory slow paths, compute_eflags.
+
+Built once per process as one LLVM module and published with add_symbol, so
+every block module can call these by name:
+
+  i32 pyemu_dispatch(CpuState*, Env*)
+      the run loop: look EIP up in the jump cache and tail-call the block, or
+      return EXIT_MISS / EXIT_LINK to Python.  Blocks tail-call it for
+      indirect jumps and unlinked exits; Python calls it to start running.
+  i64 pyemu_load(CpuState*, i32 linear, i32 size, i32 mmu | access << 4)
+  void pyemu_store(CpuState*, i32 linear, i32 size, i64 value, i32 mmu)
+      TLB-miss paths: the numba slow path (softmmu/tlb.py), then Python for
+      MMIO or for a write to a page holding translated code.
+  i32 pyemu_compute_eflags(i32 cc_op, i32 dst, i32 src, i32 src2)
+      the six arithmetic flags of any lazy-flags state (lazyflags.py).
+"""
+import ctypes
+import threading
+
+import llvmlite.ir as ir
+
+from ..softmmu import tlb as softmmu
+from . import callbacks, lazyflags as LF
+from .exits import EXIT_LINK, EXIT_MISS, MEM_CODE, MEM_MMIO, MEM_OK
+from .irstate import (ENV_IR, I32, I64, JUMP_ENTRY_IR, PTR, TB_FN, EnvDesc, c32, load_field,
+                      load_function_pointer, store_field)
+from .jit import JitEngine, add_symbol
+
+_lock = threading.Lock()
+_runtime = None
+
+RUNTIME_FUNCTIONS = ("pyemu_dispatch", "pyemu_load", "pyemu_store", "pyemu_compute_eflags")
+
+
+def _declare(m, name, ret, args):
+    return ir.Function(m, ir.FunctionType(ret, args), name)
+
+
+def _build_dispatch(m):
+    f = ir.Function(m, TB_FN, "pyemu_dispatch")
+    s, e = f.args
+    s.name, e.name = "s", "env"
+    b = ir.IRBuilder(f.append_basic_block("entry"))
+    eip = b.trunc(load_field(b, s, "eip"), I32)
+    base = b.trunc(load_field(b, s, "seg", 1, "base"), I32)
+    pc = b.add(eip, base, name="pc")
+    hf = load_field(b, s, "hflags")
+    table = b.inttoptr(load_field(b, e, "jmp_cache", desc=EnvDesc, irtype=ENV_IR), PTR, name="jmp_cache")
+    mask = load_field(b, e, "jmp_mask", desc=EnvDesc, irtype=ENV_IR)
+    h = b.and_(b.xor(pc, b.lshr(pc, c32(12))), mask, name="hash")
+    ent = b.gep(table, [h], source_etype=JUMP_ENTRY_IR, name="entry")
+    zero = ir.Constant(I32, 0)
+    epc = b.load(b.gep(ent, [zero, ir.Constant(I32, 0)], source_etype=JUMP_ENTRY_IR), typ=I32)
+    ehf = b.load(b.gep(ent, [zero, ir.Constant(I32, 1)], source_etype=JUMP_ENTRY_IR), typ=I32)
+    efn = b.load(b.gep(ent, [zero, ir.Constant(I32, 2)], source_etype=JUMP_ENTRY_IR), typ=I64)
+    match = b.and_(b.and_(b.icmp_unsigned("==", epc, pc), b.icmp_unsigned("==", ehf, hf)),
+                   b.icmp_unsigned("!=", efn, ir.Constant(I64, 0)))
+    hit = f.append_basic_block("hit")
+    miss = f.append_basic_block("miss")
+    go = f.append_basic_block("go")
+    link = f.append_basic_block("link")
+    b.cbranch(match, hit, miss)
+    b.position_at_end(hit)
+    slot = load_field(b, s, "link_slot")
+    b.cbranch(b.icmp_unsigned("!=", slot, ir.Constant(I64, 0)), link, go)
+    b.position_at_end(go)
+    fn = load_function_pointer(b, b.gep(ent, [zero, ir.Constant(I32, 2)], source_etype=JUMP_ENTRY_IR))
+    r = b.call(fn, [s, e], tail="musttail")
+    b.ret(r)
+    b.position_at_end(link)
+    b.ret(c32(EXIT_LINK))
+    b.position_at_end(miss)
+    b.ret(c32(EXIT_MISS))
+
+
+def _build_load(m, slow_read, mmio_read):
+    f = _declare(m, "pyemu_load", I64, [PTR, I32, I32, I32])
+    s, lin, size, mmu = f.args
+    b = ir.IRBuilder(f.append_basic_block("entry"))
+    v = b.call(slow_read, [s, lin, size, mmu])
+    st = load_field(b, s, "mem_status")
+    mmio = f.append_basic_block("mmio")
+    done = f.append_basic_block("done")
+    entry = b.block
+    b.cbranch(b.icmp_unsigned("==", st, c32(MEM_MMIO)), mmio, done)
+    b.position_at_end(mmio)
+    store_field(b, s, c32(MEM_OK), "mem_status")
+    v2 = b.call(mmio_read, [s, load_field(b, s, "exc_addr"), size])
+    b.branch(done)
+    b.position_at_end(done)
+    phi = b.phi(I64)
+    phi.add_incoming(v, entry)
+    phi.add_incoming(v2, mmio)
+    b.ret(phi)
+
+
+def _build_store(m, slow_write, mmio_write, code_write):
+    f = _declare(m, "pyemu_store", ir.VoidType(), [PTR, I32, I32, I64, I32])
+    s, lin, size, value, mmu = f.args
+    entry = f.append_basic_block("entry")
+    retry = f.append_basic_block("retry")
+    mmio = f.append_basic_block("mmio")
+    code = f.append_basic_block("code")
+    done = f.append_basic_block("done")
+    b = ir.IRBuilder(entry)
+    b.branch(retry)
+    b.position_at_end(retry)
+    b.call(slow_write, [s, lin, size, value, mmu])
+    st = load_field(b, s, "mem_status")
+    sw = b.switch(st, done)
+    sw.add_case(c32(MEM_MMIO), mmio)
+    sw.add_case(c32(MEM_CODE), code)
+    b.position_at_end(mmio)
+    store_field(b, s, c32(MEM_OK), "mem_status")
+    b.call(mmio_write, [s, load_field(b, s, "exc_addr"), size, value])
+    b.branch(done)
+    b.position_at_end(code)
+    # Python drops the page's translations and clears its code flag; the
+    # write then succeeds on the retry.
+    store_field(b, s, c32(MEM_OK), "mem_status")
+    b.call(code_write, [s, load_field(b, s, "exc_addr"), size])
+    b.branch(retry)
+    b.position_at_end(done)
+    b.ret_void()
+
+
+def _build_compute_eflags(m):
+    f = _declare(m, "pyemu_compute_eflags", I32, [I32, I32, I32, I32])
+    op, dst, src, src2 = f.args
+    op.name, dst.name, src.name, src2.name = "cc_op", "dst", "src", "src2"
+    b = ir.IRBuilder(f.append_basic_block("entry"))
+    default = f.append_basic_block("unknown")
+    sw = b.switch(op, default)
+    for kind in range(LF.N_KINDS):
+        for size in LF.SIZES:
+            blk = f.append_basic_block("%s_%d" % (LF.KIND_NAMES[kind], size))
+            sw.add_case(c32(LF.cc_op(kind, size)), blk)
+            b.position_at_end(blk)
+            b.ret(LF.all_flags(b, LF.Operands(kind, size, dst, src, src2)))
+    b.position_at_end(default)
+    b.ret(c32(0))
+
+
+def build_runtime_ir():
+    m = ir.Module("pyemu_runtime")
+    slow_read = _declare(m, "softmmu_read", I64, [PTR, I32, I32, I32])
+    slow_write = _declare(m, "softmmu_write", ir.VoidType(), [PTR, I32, I32, I64, I32])
+    mmio_read = _declare(m, "pyemu_py_mmio_read", I64, [PTR, I64, I32])
+    mmio_write = _declare(m, "pyemu_py_mmio_write", ir.VoidType(), [PTR, I64, I32, I64])
+    code_write = _declare(m, "pyemu_py_code_write", ir.VoidType(), [PTR, I64, I32])
+    _build_dispatch(m)
+    _build_load(m, slow_read, mmio_read)
+    _build_store(m, slow_write, mmio_write, code_write)
+    _build_compute_eflags(m)
+    return m
+
+
+class Runtime:
+    def __init__(self):
+        add_symbol("softmmu_read", softmmu.softmmu_read.address)
+        add_symbol("softmmu_write", softmmu.softmmu_write.address)
+        for name, addr in callbacks.symbol_addresses().items():
+            add_symbol(name, addr)
+        self.engine = JitEngine(ir_opt=2, codegen_opt=2)
+        self.module_ir = build_runtime_ir()
+        self.addresses, _ = self.engine.compile(str(self.module_ir), RUNTIME_FUNCTIONS)
+        for name, addr in self.addresses.items():
+            add_symbol(name, addr)
+
+
+def runtime():
+    """The process-wide runtime (built on first use)."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = Runtime()
+        return _runtime
+
+
+
+
+_COMPUTE = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32)
+
+
+def compute_eflags(cpu):
+    """The arithmetic flags of a CpuState's lazy-flags fields (native pyemu_compute_eflags)."""
+    fn = _COMPUTE(runtime().addresses["pyemu_compute_eflags"])
+    return fn(cpu.cc_op, cpu.cc_dst & 0xFFFFFFFF, cpu.cc_src & 0xFFFFFFFF, cpu.cc_src2 & 0xFFFFFFFF)

@@ -1,0 +1,114 @@
+"""Data movement: MOV MOVZX MOVSX LEA XCHG CBW CWD XLAT BSWAP SALC, segment loads."""
+from ...cpu.state import EAX, EBX, EDX
+from ...frontend import tables as T
+
+
+def op_mov(g, insn):
+    kinds = T.FORM_KIND[insn.form.index]
+    if kinds[0] == T.K_S:                       # MOV Sreg, Ew
+        load_segment(g, insn.reg, g.read(insn, 1, 2))
+        return
+    if kinds[0] in (T.K_C, T.K_D) or kinds[1] in (T.K_C, T.K_D):
+        from .system import mov_control
+        mov_control(g, insn)
+        return
+    if kinds[1] == T.K_S:
+        # MOV Ev, Sreg: a 16-bit store to memory; a register gets the
+        # zero-extended selector at the operand size (SDM Vol. 2B MOV)
+        sel = g.read(insn, 1, 2)
+        g.write(insn, 0, sel if g.is_memory(insn, 0) else g.zext(sel, insn.opsize))
+        return
+    size = g.operand_size(insn, 0)
+    g.write(insn, 0, g.read(insn, 1, size))
+
+
+def load_segment(g, seg, selector):
+    """Load segment register `seg` (descriptor checks in Python: helpers/segments.py)."""
+    g.call_python("helper_load_seg", g.const(seg, 4), g.zext(selector, 4))
+
+
+def op_movzx(g, insn):
+    g.write(insn, 0, g.zext(g.read(insn, 1), insn.opsize))
+
+
+def op_movsx(g, insn):
+    g.write(insn, 0, g.sext(g.read(insn, 1), insn.opsize))
+
+
+def op_lea(g, insn):
+    g.write(insn, 0, g.trunc(g.ea(insn), insn.opsize))
+
+
+def op_xchg(g, insn):
+    size = g.operand_size(insn, 0)
+    a = g.read(insn, 0)
+    b = g.read(insn, 1, size)
+    # memory operand first: its store is the part that can fault
+    if g.is_memory(insn, 1):
+        g.write(insn, 1, a)
+        g.write(insn, 0, b)
+    else:
+        g.write(insn, 0, b)
+        g.write(insn, 1, a)
+
+
+def op_cbw(g, insn):
+    half = insn.opsize // 2
+    g.set_reg(EAX, insn.opsize, g.sext(g.reg(EAX, half), insn.opsize))
+
+
+def op_cwd(g, insn):
+    size = insn.opsize
+    a = g.reg(EAX, size)
+    g.set_reg(EDX, size, g.b.ashr(a, g.const(8 * size - 1, size)))
+
+
+def op_xlat(g, insn):
+    b = g.b
+    base = g.reg(EBX, insn.addrsize)
+    off = g.addr_mask(b.add(g.zext(base, 4), g.zext(g.reg(EAX, 1), 4)), insn.addrsize)
+    g.set_reg(EAX, 1, g.load(insn.seg, off, 1))
+
+
+def op_bswap(g, insn):
+    # BSWAP with a 16-bit operand is undefined (SDM); hardware and QEMU clear it
+    if insn.opsize == 2:
+        g.set_reg(insn.opreg, 2, g.const(0, 2))
+        return
+    v = g.reg(insn.opreg, 4)
+    fn = g.module.declare_intrinsic("llvm.bswap", [v.type])
+    g.set_reg(insn.opreg, 4, g.b.call(fn, [v]))
+
+
+def op_salc(g, insn):
+    g.set_reg(EAX, 1, g.b.sext(g.flag("CF"), g.ty(1)))
+
+
+def _load_far_pointer(g, insn, seg):
+    """LDS/LES/LFS/LGS/LSS: offset then selector from memory, then the segment."""
+    size = insn.opsize
+    off = g.ea(insn)
+    value = g.load(insn.seg, off, size)
+    sel = g.load(insn.seg, g.addr_mask(g.b.add(off, g.const(size, 4)), insn.addrsize), 2)
+    load_segment(g, seg, sel)
+    g.set_reg(insn.reg, size, value)
+
+
+def op_les(g, insn):
+    _load_far_pointer(g, insn, 0)
+
+
+def op_lds(g, insn):
+    _load_far_pointer(g, insn, 3)
+
+
+def op_lss(g, insn):
+    _load_far_pointer(g, insn, 2)
+
+
+def op_lfs(g, insn):
+    _load_far_pointer(g, insn, 4)
+
+
+def op_lgs(g, insn):
+    _load_far_pointer(g, insn, 5)

@@ -1,0 +1,220 @@
+"""System and miscellaneous: NOP HLT IN OUT INT* UD2 CPUID RDTSC RDMSR WRMSR,
+descriptor-table and control-register instructions (Intel SDM Vol. 2 and 3A).
+
+The rare instructions call Python helpers (emu/translator/helpers/); the
+block ends after the ones that can change the translation mode.
+"""
+from ...cpu import hflags as H
+from ...cpu.state import EAX, EDX
+from ...frontend import tables as T
+
+VEC_DB = 1
+VEC_BP = 3
+VEC_OF = 4
+VEC_UD = 6
+VEC_GP = 13
+
+
+def op_nop(g, insn):
+    pass
+
+
+def op_fwait(g, insn):
+    pass        # no unmasked x87 exception can be pending without an FPU error model
+
+
+def op_hlt(g, insn):
+    g.halt()
+
+
+def op_ud2(g, insn):
+    g.raise_now(VEC_UD)
+
+
+def op_int3(g, insn):
+    g.software_interrupt(VEC_BP)
+
+
+def op_int1(g, insn):
+    g.software_interrupt(VEC_DB)
+
+
+def op_int(g, insn):
+    g.software_interrupt(insn.imm & 0xFF)
+
+
+def op_into(g, insn):
+    g.exit_if(g.b.not_(g.flag("OF")), insn.next_eip)
+    g.software_interrupt(VEC_OF)
+
+
+# --- I/O ----------------------------------------------------------------------
+def io_permission(g, port, size):
+    """SDM Vol. 1 19.5: with CPL > IOPL (or in virtual-8086 mode) the TSS I/O
+    bitmap decides; the check is done in Python (helpers/system.py)."""
+    if g.vm or (g.pe and g.cpl > 0):
+        g.call_python("helper_io_check", g.zext(port, 4), g.const(size, 4))
+
+
+def _port(g, insn, n):
+    kind = T.FORM_KIND[insn.form.index, n]
+    if kind == T.K_I:
+        return g.const(insn.imm & 0xFF, 4)
+    return g.zext(g.reg(EDX, 2), 4)
+
+
+def op_in(g, insn):
+    size = g.operand_size(insn, 0)
+    port = _port(g, insn, 1)
+    io_permission(g, port, size)
+    g.set_reg(EAX, size, g.io_read(port, size))
+
+
+def op_out(g, insn):
+    size = g.operand_size(insn, 1)
+    port = _port(g, insn, 0)
+    io_permission(g, port, size)
+    g.io_write(port, size, g.reg(EAX, size))
+
+
+# --- processor identification and time ---------------------------------------------
+def op_cpuid(g, insn):
+    g.call_python("helper_cpuid")
+
+
+def op_rdtsc(g, insn):
+    g.call_python("helper_rdtsc")
+
+
+def op_rdpmc(g, insn):
+    g.call_python("helper_rdpmc")
+
+
+def op_rdmsr(g, insn):
+    g.call_python("helper_rdmsr")
+
+
+def op_wrmsr(g, insn):
+    g.call_python("helper_wrmsr", ends_block=True)
+
+
+# --- descriptor tables, control registers ---------------------------------------
+def _mem_operand(g, insn):
+    return g.linear(insn.seg, g.ea(insn))
+
+
+def op_lgdt(g, insn):
+    g.call_python("helper_load_dtr", g.const(0, 4), _mem_operand(g, insn), g.const(insn.opsize, 4),
+                  ends_block=True)
+
+
+def op_lidt(g, insn):
+    g.call_python("helper_load_dtr", g.const(1, 4), _mem_operand(g, insn), g.const(insn.opsize, 4),
+                  ends_block=True)
+
+
+def op_sgdt(g, insn):
+    g.call_python("helper_store_dtr", g.const(0, 4), _mem_operand(g, insn), g.const(insn.opsize, 4))
+
+
+def op_sidt(g, insn):
+    g.call_python("helper_store_dtr", g.const(1, 4), _mem_operand(g, insn), g.const(insn.opsize, 4))
+
+
+def op_lldt(g, insn):
+    g.call_python("helper_lldt", g.zext(g.read(insn, 0, 2), 4), ends_block=True)
+
+
+def op_ltr(g, insn):
+    g.call_python("helper_ltr", g.zext(g.read(insn, 0, 2), 4), ends_block=True)
+
+
+def op_sldt(g, insn):
+    _store_selector(g, insn, "ldtr")
+
+
+def op_str(g, insn):
+    _store_selector(g, insn, "tr")
+
+
+def _store_selector(g, insn, which):
+    from ..irstate import load_field
+    sel = g.b.trunc(load_field(g.b, g.s, which, "selector"), g.ty(2))
+    g.write(insn, 0, sel if g.is_memory(insn, 0) else g.zext(sel, insn.opsize))
+
+
+def op_smsw(g, insn):
+    from ..irstate import load_field
+    cr0 = g.b.trunc(load_field(g.b, g.s, "cr", 0), g.ty(4))
+    g.write(insn, 0, g.trunc(cr0, 2) if g.is_memory(insn, 0) else g.trunc(cr0, insn.opsize))
+
+
+def op_lmsw(g, insn):
+    g.call_python("helper_lmsw", g.zext(g.read(insn, 0, 2), 4), ends_block=True)
+
+
+def op_clts(g, insn):
+    g.call_python("helper_clts", ends_block=True)
+
+
+def op_invlpg(g, insn):
+    g.call_python("helper_invlpg", _mem_operand(g, insn), ends_block=True)
+
+
+def op_invd(g, insn):
+    pass        # no caches to invalidate
+
+
+def op_wbinvd(g, insn):
+    pass
+
+
+def mov_control(g, insn):
+    """MOV to/from CRn and DRn (SDM Vol. 2B MOV-Control/Debug Registers)."""
+    kinds = T.FORM_KIND[insn.form.index]
+    if kinds[0] == T.K_R:           # MOV r32, CRn/DRn
+        which = "cr" if kinds[1] == T.K_C else "dr"
+        g.call_python("helper_read_%s" % which, g.const(insn.reg, 4), g.const(insn.rm, 4))
+    else:
+        which = "cr" if kinds[0] == T.K_C else "dr"
+        g.call_python("helper_write_%s" % which, g.const(insn.reg, 4), g.zext(g.reg(insn.rm, 4), 4),
+                      ends_block=True)
+
+
+def op_lar(g, insn):
+    g.call_python("helper_lar_lsl", g.zext(g.read(insn, 1, 2), 4), g.const(insn.reg | insn.opsize << 8, 4),
+                  g.const(0, 4))
+
+
+def op_lsl(g, insn):
+    g.call_python("helper_lar_lsl", g.zext(g.read(insn, 1, 2), 4), g.const(insn.reg | insn.opsize << 8, 4),
+                  g.const(1, 4))
+
+
+def op_verr(g, insn):
+    g.call_python("helper_verr_verw", g.zext(g.read(insn, 0, 2), 4), g.const(0, 4))
+
+
+def op_verw(g, insn):
+    g.call_python("helper_verr_verw", g.zext(g.read(insn, 0, 2), 4), g.const(1, 4))
+
+
+def op_arpl(g, insn):
+    """ARPL: raise the RPL of the destination selector to the source's (SDM Vol. 2A)."""
+    b = g.b
+    dst = g.read(insn, 0, 2)
+    src = g.read(insn, 1, 2)
+    three = g.const(3, 2)
+    raise_it = b.icmp_unsigned("<", b.and_(dst, three), b.and_(src, three))
+    g.write(insn, 0, b.select(raise_it, b.or_(b.and_(dst, g.const(~3, 2)), b.and_(src, three)), dst))
+    g.set_eflags(b.shl(b.zext(raise_it, g.ty(4)), g.const(6, 4)), H.ZF)
+
+
+def op_sysenter(g, insn):
+    g.call_python("helper_sysenter")
+    g.jump_indirect_from_state()
+
+
+def op_sysexit(g, insn):
+    g.call_python("helper_sysexit", g.const(insn.opsize, 4))
+    g.jump_indirect_from_state()

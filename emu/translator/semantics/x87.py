@@ -1,0 +1,1 @@
+"""x87 floating point (see issue [system]); the table rows are decoded already."""

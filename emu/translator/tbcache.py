@@ -1,0 +1,171 @@
+"""The translation cache: blocks by (physical pc, CS base, hflags), chaining, invalidation.
+
+* Lookup: a dict keyed by (phys pc, cs base, hflags) for Python, and the
+  native jump cache (linear pc + hflags -> entry point) the dispatcher reads.
+* Chaining: a block's direct exits go through its slots; Python links a slot
+  when the dispatcher reports the unlinked exit (EXIT_MISS / EXIT_LINK with
+  CpuState.link_slot set) and records the link on the target, so that
+  invalidating the target can unlink it again (one pointer store).
+* Invalidation: every block is listed on the physical pages its bytes came
+  from, and its bytes are marked in the code bitmap; a write that touches
+  marked bytes (softmmu/tlb.py) reaches `invalidate_range`.
+"""
+import ctypes
+
+import numpy as np
+
+from ..softmmu import phys as P
+from ..softmmu import tlb as softmmu
+from .irstate import JumpEntry, jump_hash
+
+JMP_CACHE_BITS = 14
+
+
+class TranslationBlock:
+    __slots__ = ("key", "eip", "linear", "fn", "slots_addr", "slot_targets", "pages", "byte_ranges",
+                 "incoming", "valid", "n_insns", "name", "ir_text", "insns", "size", "exec_count")
+
+    def __init__(self, key, eip, linear, fn, slots_addr, slot_targets, byte_ranges, n_insns, name):
+        self.key = key
+        self.eip = eip
+        self.linear = linear
+        self.fn = fn
+        self.slots_addr = slots_addr
+        self.slot_targets = slot_targets
+        self.byte_ranges = byte_ranges          # [(phys, length)] one per page touched
+        self.pages = {p >> P.PAGE_SHIFT for p, _ in byte_ranges}
+        self.incoming = set()                   # slot addresses linked to this block
+        self.valid = True
+        self.n_insns = n_insns
+        self.name = name
+        self.ir_text = None
+        self.insns = None
+        self.size = sum(n for _, n in byte_ranges)
+
+    def slot_address(self, k):
+        return self.slots_addr + 8 * k
+
+    def __repr__(self):
+        return "<TB %s eip=%#x phys=%#x insns=%d>" % (self.name, self.eip, self.key[0], self.n_insns)
+
+
+class TranslationCache:
+    def __init__(self, phys, state):
+        self.phys = phys
+        self.state = state
+        self.blocks = {}
+        self.by_page = {}                  # pfn -> set of blocks
+        self.slot_owner = {}               # slot address -> (block, k)
+        n = 1 << JMP_CACHE_BITS
+        self.jmp_mask = n - 1
+        self.jmp_cache = (JumpEntry * n)()
+        self.jmp_view = np.frombuffer(self.jmp_cache, dtype=np.dtype([("pc", "<u4"), ("hflags", "<u4"),
+                                                                       ("fn", "<u8")]))
+        ram_bytes = phys.ram_size
+        self.code_bitmap = np.zeros((ram_bytes + 7) // 8, dtype=np.uint8)
+        self.tlb = softmmu.tlb_array(state)
+        self.invalidations = 0
+
+    # --- lookup -------------------------------------------------------------------
+    def get(self, key):
+        return self.blocks.get(key)
+
+    def add(self, tb):
+        self.blocks[tb.key] = tb
+        for k in range(len(tb.slot_targets)):
+            self.slot_owner[tb.slot_address(k)] = (tb, k)
+        for phys, length in tb.byte_ranges:
+            pfn = phys >> P.PAGE_SHIFT
+            page_set = self.by_page.get(pfn)
+            if page_set is None:
+                page_set = self.by_page[pfn] = set()
+                if not self.phys.flags[pfn] & P.PAGE_CODE:
+                    self.phys.flags[pfn] |= P.PAGE_CODE
+                    softmmu.protect_code_page(self.tlb, pfn << P.PAGE_SHIFT)
+            page_set.add(tb)
+            self._mark(phys, length, True)
+        self.remember_jump(tb, tb.linear, tb.key[2])
+
+    def remember_jump(self, tb, linear, hflags):
+        idx = jump_hash(linear, self.jmp_mask)
+        e = self.jmp_cache[idx]
+        e.pc = linear & 0xFFFFFFFF
+        e.hflags = hflags
+        e.fn = tb.fn
+
+    def flush_jump_cache(self):
+        self.jmp_view["fn"] = 0
+
+    # --- chaining -----------------------------------------------------------------
+    def link(self, slot_addr, target):
+        owner = self.slot_owner.get(slot_addr)
+        if owner is None or not owner[0].valid or not target.valid:
+            return
+        ctypes.c_uint64.from_address(slot_addr).value = target.fn
+        target.incoming.add(slot_addr)
+
+    # --- invalidation ---------------------------------------------------------------
+    def _mark(self, phys, length, value):
+        if phys + length > self.phys.ram_size:
+            return
+        # set or clear bits [phys, phys+length)
+        bits = np.zeros(length, dtype=bool) if not value else np.ones(length, dtype=bool)
+        start_byte, end_byte = phys >> 3, (phys + length + 7) >> 3
+        cur = np.unpackbits(self.code_bitmap[start_byte:end_byte], bitorder="little")
+        off = phys - (start_byte << 3)
+        cur[off:off + length] = bits
+        self.code_bitmap[start_byte:end_byte] = np.packbits(cur, bitorder="little")
+
+    def invalidate(self, tb):
+        if not tb.valid:
+            return
+        tb.valid = False
+        self.invalidations += 1
+        del self.blocks[tb.key]
+        for slot_addr in tb.incoming:
+            owner = self.slot_owner.get(slot_addr)
+            if owner is not None and owner[0].valid:
+                ctypes.c_uint64.from_address(slot_addr).value = 0
+        tb.incoming.clear()
+        for k in range(len(tb.slot_targets)):
+            self.slot_owner.pop(tb.slot_address(k), None)
+        hit = self.jmp_view["fn"] == np.uint64(tb.fn)
+        if hit.any():
+            self.jmp_view["fn"][hit] = 0
+        for pfn in tb.pages:
+            page_set = self.by_page.get(pfn)
+            if page_set is not None:
+                page_set.discard(tb)
+                self._rebuild_page_bits(pfn)
+
+    def _rebuild_page_bits(self, pfn):
+        base = pfn << P.PAGE_SHIFT
+        if base + P.PAGE_SIZE <= self.phys.ram_size:
+            self.code_bitmap[base >> 3:(base + P.PAGE_SIZE) >> 3] = 0
+        page_set = self.by_page.get(pfn)
+        if not page_set:
+            self.by_page.pop(pfn, None)
+            self.phys.flags[pfn] &= ~np.uint8(P.PAGE_CODE)
+            return
+        for other in page_set:
+            for phys, length in other.byte_ranges:
+                if phys >> P.PAGE_SHIFT == pfn:
+                    self._mark(phys, length, True)
+
+    def invalidate_range(self, phys, length):
+        """Drop every block made from bytes in [phys, phys+length); True if any."""
+        hit = []
+        first, last = phys >> P.PAGE_SHIFT, (phys + length - 1) >> P.PAGE_SHIFT
+        for pfn in range(first, last + 1):
+            for tb in self.by_page.get(pfn, ()):
+                for start, n in tb.byte_ranges:
+                    if start < phys + length and phys < start + n:
+                        hit.append(tb)
+                        break
+        for tb in hit:
+            self.invalidate(tb)
+        return bool(hit)
+
+    def flush(self):
+        for tb in list(self.blocks.values()):
+            self.invalidate(tb)

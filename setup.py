@@ -1,0 +1,14 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="pyemu",
+    version="0.1.0",
+    description="A full-system x86 PC emulator with an LLVM-based dynamic binary translator",
+    packages=find_packages(include=["emu", "emu.*"]),
+    package_data={"emu": ["demo/*.S", "demo/*.ld"]},
+    python_requires=">=3.10",
+    install_requires=["llvmlite>=0.50", "numba>=0.68", "numpy", "capstone>=5", "keystone-engine",
+                      "pyelftools"],
+    extras_require={"test": ["pytest", "pytest-xdist", "unicorn>=2.1"]},
+    entry_points={"console_scripts": ["pyemu=emu.cli:main"]},
+)
