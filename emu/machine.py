@@ -46,6 +46,7 @@ class Machine:
         self.exit_status = None
         self.exit_message = None
         self._callback_error = None
+        self._stop_on_hlt = self._stop_on_exception = False
         self.log = log
         rt = runtime()
         self._dispatch = _DISPATCH(rt.addresses["pyemu_dispatch"])
@@ -193,9 +194,15 @@ class Machine:
                           % (text, cpu.seg[CS].selector, cpu.eip))
 
     # --- running ----------------------------------------------------------------------------
-    def run(self):
-        """Run until the guest stops; returns the exit status."""
+    def run(self, stop_on_hlt=False, stop_on_exception=False):
+        """Run until the guest stops; returns the exit status.
+
+        With stop_on_hlt / stop_on_exception (the snippet runner) a HLT or an
+        exception ends the run instead: the exit status is then "hlt" or
+        "exception" and the CPU state is left as it is."""
         cpu = self.cpu
+        self._stop_on_hlt = stop_on_hlt
+        self._stop_on_exception = stop_on_exception
         self._running = True
         try:
             while self.exit_status is None:
@@ -225,16 +232,25 @@ class Machine:
             try:
                 tb = self.translator.lookup()
             except CodeFetchFault:
-                self.exception()
+                if self._stop_on_exception:
+                    self.exit_status = "exception"
+                else:
+                    self.exception()
                 return
             if slot and not self.config.nochain:
                 self.tbs.link(slot, tb)
         elif r == X.EXIT_REQUEST:
             cpu.exit_request = 0
         elif r == X.EXIT_EXCEPTION:
-            self.exception()
+            if self._stop_on_exception:
+                self.exit_status = "exception"
+            else:
+                self.exception()
         elif r == X.EXIT_HLT:
-            self.halt()
+            if self._stop_on_hlt:
+                self.exit_status = "hlt"
+            else:
+                self.halt()
         elif r == X.EXIT_STOP:
             pass
         else:

@@ -63,11 +63,9 @@ def _bit_scan(g, insn, reverse):
     src = g.read(insn, 1, size)
     is_zero = b.icmp_unsigned("==", src, g.const(0, size))
     if reverse:
-        fn = g.module.declare_intrinsic("llvm.ctlz", [src.type])
-        index = b.sub(g.const(8 * size - 1, size), b.call(fn, [src, g.bool(True)]))
+        index = b.sub(g.const(8 * size - 1, size), b.ctlz(src, g.bool(True)))
     else:
-        fn = g.module.declare_intrinsic("llvm.cttz", [src.type])
-        index = b.call(fn, [src, g.bool(True)])
+        index = b.cttz(src, g.bool(True))
     old = g.reg(insn.reg, size)
     g.set_reg(insn.reg, size, g.select(is_zero, old, index))
     g.set_flags(LF.K_LOGIC, size, src)

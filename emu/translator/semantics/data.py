@@ -75,9 +75,7 @@ def op_bswap(g, insn):
     if insn.opsize == 2:
         g.set_reg(insn.opreg, 2, g.const(0, 2))
         return
-    v = g.reg(insn.opreg, 4)
-    fn = g.module.declare_intrinsic("llvm.bswap", [v.type])
-    g.set_reg(insn.opreg, 4, g.b.call(fn, [v]))
+    g.set_reg(insn.opreg, 4, g.b.bswap(g.reg(insn.opreg, 4)))
 
 
 def op_salc(g, insn):
