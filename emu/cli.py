@@ -88,7 +88,7 @@ def build_parser():
     g.add_argument("-kernel", metavar="FILE", help="boot this kernel (multiboot ELF)")
     g.add_argument("-initrd", metavar="FILE", help="initial RAM disk (multiboot: modules, comma separated)")
     g.add_argument("-append", metavar="CMDLINE", default="", help="kernel command line")
-    g.add_argument("-bios", metavar="FILE", help="firmware image (arrives with real-mode boot)")
+    g.add_argument("-bios", metavar="FILE", help="firmware image, mapped below 4 GB; the CPU starts at its reset vector")
     g.add_argument("-no-reboot", action="store_true", help="exit instead of rebooting")
     g = p.add_argument_group("console and devices")
     g.add_argument("-nographic", action="store_true", help="no display: the serial port is on the terminal")
@@ -145,35 +145,42 @@ def parse_args(argv):
     return cfg
 
 
+def _read_file(path, what):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise UsageError("cannot read %s '%s': %s" % (what, path, e.strerror)) from None
+
+
 def run_config(cfg):
     """Build the machine for cfg, boot it, run it; returns the exit status."""
     from .boot import BootError
     from .debug.log import open_log
     from .machine import Machine
-    if not cfg.kernel:
-        raise UsageError("nothing to boot: give -kernel FILE (or try 'pyemu demo')")
-    try:
-        with open(cfg.kernel, "rb") as f:
-            kernel = f.read()
-    except OSError as e:
-        raise UsageError("cannot read kernel '%s': %s" % (cfg.kernel, e.strerror)) from None
+    if not cfg.kernel and not cfg.bios:
+        raise UsageError("nothing to boot: give -kernel FILE or -bios FILE (or try 'pyemu demo')")
+    kernel = _read_file(cfg.kernel, "kernel") if cfg.kernel else None
+    bios = _read_file(cfg.bios, "firmware") if cfg.bios else None
     modules = []
     if cfg.initrd:
         for item in cfg.initrd.split(","):
             path = item.split(" ")[0]
-            try:
-                with open(path, "rb") as f:
-                    modules.append((f.read(), item))
-            except OSError as e:
-                raise UsageError("cannot read initrd '%s': %s" % (path, e.strerror)) from None
+            modules.append((_read_file(path, "initrd"), item))
     log = open_log(cfg.log_items, cfg.log_file)
     machine = Machine(cfg, log=log)
     try:
-        from .boot import multiboot
-        if multiboot.is_multiboot(kernel):
-            multiboot.load(machine, kernel, cfg.append, modules)
-        else:
-            raise BootError("'%s' is not a kernel pyemu can boot (no multiboot header)" % cfg.kernel)
+        from .boot import firmware, multiboot
+        if bios is not None:
+            firmware.load_bios(machine, bios)
+        if kernel is not None:
+            if multiboot.is_multiboot(kernel):
+                def boot():
+                    multiboot.load(machine, kernel, cfg.append, modules)
+            else:
+                raise BootError("'%s' is not a kernel pyemu can boot (no multiboot header)" % cfg.kernel)
+            boot()
+            machine.reboot_hook = boot
         return machine.run()
     except BootError as e:
         raise UsageError(str(e)) from None

@@ -1,21 +1,33 @@
-"""The PC: memory, CPU state, I/O bus, devices, and the run loop that services native exits."""
+"""The PC: memory, CPU state, I/O bus, devices, and the run loop that services native exits.
+
+The run loop enters native code (the dispatcher) for a slice of instructions
+and handles whatever made it come back: a block to translate or link, an
+exception or interrupt to deliver, HLT, a timer, a device that stopped the
+machine.  Everything guest-visible that is not CPU semantics happens here or
+in a device.
+"""
 import ctypes
 import sys
+import threading
 
 from .clock import Clock
 from .cpu import hflags as H
-from .cpu.state import CS, DS, ES, FS, GS, SS, CpuState, EAX, EBX
+from .cpu.state import CS, DS, EAX, EBX, ES, FS, GS, SS, CpuState
 from .devices.base import IoBus
 from .devices.chardev import open_backend
 from .devices.debugcon import DebugCon
 from .devices.debugexit import DebugExit
+from .devices.port92 import Port92
 from .devices.uart import Uart16550
 from .softmmu import tlb as softmmu
+from .softmmu.linear import LinearMemory
 from .softmmu.phys import PhysicalMemory
+from .timers import TimerQueue, Watchdog, sleep_until
 from .translator import callbacks, exits as X
 from .translator import helpers  # noqa: F401  (registers the Python helpers)
+from .translator.helpers.interrupts import TripleFault, raise_event
 from .translator.irstate import Env
-from .translator.runtime import runtime
+from .translator.runtime import compute_eflags, runtime
 from .translator.translator import CodeFetchFault, Translator
 
 SLICE = 4_000_000      # instructions per native run before Python looks at the world again
@@ -29,25 +41,37 @@ EXCEPTION_NAMES = {0: "#DE divide error", 1: "#DB debug", 2: "NMI", 3: "#BP brea
 _DISPATCH = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
 
 
-class GuestStop(Exception):
-    """Raised inside the run loop to end the run with a status and message."""
+def default_msrs():
+    """MSRs that only hold a value (Intel SDM Vol. 4): MTRRs, PAT."""
+    msrs = {0xFE: 0x508,                       # MTRRcap: 8 variable ranges, fixed ranges, WC
+            0x2FF: 0,                          # MTRRdefType
+            0x277: 0x0007040600070406}         # PAT power-on value
+    for n in (0x250, 0x258, 0x259, *range(0x268, 0x270), *range(0x200, 0x210)):
+        msrs[n] = 0
+    return msrs
 
 
 class Machine:
     def __init__(self, config, serial_backends=None, log=None):
         self.config = config
+        self.log = log
         self.phys = PhysicalMemory(config.ram_size)
         self.cpu = CpuState()
         self.cpu_addr = ctypes.addressof(self.cpu)
         self.instructions = 0
-        self.clock = Clock(config.icount_shift, lambda: self.instructions + SLICE - self.cpu.budget
-                           if self._running else self.instructions)
+        self._slice_budget = 0
         self._running = False
+        self.clock = Clock(config.icount_shift, self._retired)
+        self.timers = TimerQueue(self.clock)
+        self.watchdog = None if self.clock.deterministic else Watchdog(self.clock, self.cpu)
+        self.wake = threading.Event()       # set by devices when an interrupt arrives
         self.exit_status = None
         self.exit_message = None
         self._callback_error = None
         self._stop_on_hlt = self._stop_on_exception = False
-        self.log = log
+        self.intc = None                    # the interrupt controller (PIC): output() / acknowledge()
+        self._nmi = False
+        self.reboot_hook = None             # set by the boot code: how to start again after a reset
         rt = runtime()
         self._dispatch = _DISPATCH(rt.addresses["pyemu_dispatch"])
         self.translator = Translator(self.phys, self.cpu, log=log)
@@ -63,6 +87,8 @@ class Machine:
         cpu.code_bitmap = self.tbs.code_bitmap.ctypes.data
         cpu.ram_size = self.phys.ram_size
         self.tlb = softmmu.tlb_array(cpu)
+        self.mem = LinearMemory(cpu, self.phys)
+        self.msrs = default_msrs()
         callbacks.register_machine(self.cpu_addr, self)
         self.io = IoBus()
         self.serial_backends = serial_backends or [open_backend(s) for s in config.serial]
@@ -72,14 +98,25 @@ class Machine:
             dev = Uart16550(backend, iobase=base)
             self.io.add(dev)
             self.serial.append(dev)
+        self.io.add(Port92(self.set_a20, self.reset))
         if config.debugcon:
             self.io.add(DebugCon(open_backend(config.debugcon)))
         if config.debug_exit:
             base, size = config.debug_exit
             self.io.add(DebugExit(self.request_exit, base, size))
+        self.reset_cpu()
+        self.attach_devices()
+
+    def attach_devices(self):
+        """Tell every device the board is complete (clock, IRQ routing)."""
         for dev in self.io.devices:
             dev.attach(self)
-        self.reset_cpu()
+
+    def _retired(self):
+        """Instructions retired so far, including the current native slice."""
+        if self._running:
+            return self.instructions + self._slice_budget - self.cpu.budget
+        return self.instructions
 
     # --- CPU state ------------------------------------------------------------------
     def reset_cpu(self):
@@ -95,6 +132,10 @@ class Machine:
         cpu.cr[0] = 0x60000010
         for k in range(1, 5):
             cpu.cr[k] = 0
+        for k in range(8):
+            cpu.dr[k] = 0
+        cpu.dr[6] = 0xFFFF0FF0
+        cpu.dr[7] = 0x400
         for s in range(6):
             seg = cpu.seg[s]
             seg.selector = 0
@@ -105,11 +146,18 @@ class Machine:
         cs.selector = 0xF000
         cs.base = 0xFFFF0000
         cs.flags |= H.DESC_CODE
+        for t in (cpu.ldtr, cpu.tr):
+            t.selector, t.base, t.limit = 0, 0, 0xFFFF
+        cpu.ldtr.flags = H.DESC_P | (2 << 8)
+        cpu.tr.flags = H.DESC_P | (11 << 8)
         cpu.gdtr.base = cpu.idtr.base = 0
         cpu.gdtr.limit = cpu.idtr.limit = 0xFFFF
         cpu.a20_mask = 0xFFFFFFFF
         cpu.tlb_asid = 0
-        self.flush_tlb()
+        cpu.efer = 0
+        cpu.halted = 0
+        cpu.irq_inhibit = 0
+        self.flush_tlb(everything=True)
         self.update_hflags()
 
     def enter_flat32(self, entry, eax=0, ebx=0):
@@ -126,7 +174,7 @@ class Machine:
         cpu.eflags = H.FIXED_ONE
         cpu.regs[EAX] = eax
         cpu.regs[EBX] = ebx
-        self.flush_tlb()
+        self.flush_tlb(everything=True)
         self.update_hflags()
 
     def update_hflags(self):
@@ -138,14 +186,115 @@ class Machine:
             cpl = 3
         cpu.hflags = H.compute_hflags(cpl, cpu.seg[CS].flags, cpu.seg[SS].flags, cpu.cr[0], cpu.eflags)
 
-    def flush_tlb(self):
+    def eflags(self):
+        """The whole EFLAGS value, arithmetic flags computed from the lazy state."""
+        return (self.cpu.eflags | compute_eflags(self.cpu)) & 0xFFFFFFFF
+
+    def format_registers(self):
+        """A register dump in the style of QEMU's -d cpu."""
+        from .cpu.state import REG_NAMES32, SEG_NAMES
+        cpu = self.cpu
+        regs = " ".join("%s=%08x" % (n.upper(), cpu.regs[k] & 0xFFFFFFFF) for k, n in enumerate(REG_NAMES32))
+        fl = self.eflags()
+        bits = "".join(ch if fl & (1 << b) else "-" for ch, b in (("O", 11), ("D", 10), ("I", 9), ("T", 8),
+                                                                   ("S", 7), ("Z", 6), ("A", 4), ("P", 2),
+                                                                   ("C", 0)))
+        segs = " ".join("%s=%04x" % (n.upper(), cpu.seg[k].selector) for k, n in enumerate(SEG_NAMES))
+        return "%s\nEIP=%08x EFL=%08x [%s] CPL=%d\n%s CR0=%08x CR3=%08x" % (
+            regs, cpu.eip & 0xFFFFFFFF, fl, bits, cpu.hflags & 3, segs, cpu.cr[0] & 0xFFFFFFFF,
+            cpu.cr[3] & 0xFFFFFFFF)
+
+    # --- memory management ------------------------------------------------------------------
+    def flush_tlb(self, everything=False):
+        """Forget cached translations (CR0/CR4 changes; CR3 loads keep global pages)."""
         softmmu.flush_all(self.tlb)
         self.tbs.flush_jump_cache()
 
-    def eflags(self):
-        """The whole EFLAGS value, arithmetic flags computed from the lazy state."""
-        from .translator.runtime import compute_eflags
-        return (self.cpu.eflags | compute_eflags(self.cpu)) & 0xFFFFFFFF
+    def write_cr3(self, value):
+        self.cpu.cr[3] = value & 0xFFFFF018
+        self.flush_tlb()
+
+    def invlpg(self, lin):
+        softmmu.flush_page(self.tlb, lin & 0xFFFFFFFF)
+        self.tbs.flush_jump_cache()
+
+    def set_a20(self, enabled):
+        self.cpu.a20_mask = 0xFFFFFFFF if enabled else 0xFFEFFFFF
+        self.flush_tlb(everything=True)
+
+    def msr_written(self, n, value):
+        pass
+
+    # --- interrupts ---------------------------------------------------------------------------
+    def set_intr(self, level):
+        """The interrupt controller's INTR output changed."""
+        self.cpu.irq_pending = 1 if level else 0
+        if level:
+            if self.cpu.eflags & H.IF:
+                self.cpu.exit_request = 1
+            self.wake.set()
+
+    def nmi(self):
+        self._nmi = True
+        self.cpu.exit_request = 1
+        self.wake.set()
+
+    def interrupts_may_be_enabled(self):
+        """After EFLAGS.IF may have been set: leave native code if an interrupt waits."""
+        if self.cpu.irq_pending and self.cpu.eflags & H.IF:
+            self.cpu.exit_request = 1
+
+    def _interrupt_shadow(self):
+        """True while the instruction after STI / MOV SS has not run yet."""
+        cpu = self.cpu
+        if cpu.irq_inhibit:
+            if (cpu.eip & 0xFFFFFFFF) == cpu.inhibit_eip:
+                return True
+            cpu.irq_inhibit = 0
+        return False
+
+    def _step_one(self):
+        """Run exactly one instruction (blocks of one instruction, budget 1)."""
+        cpu = self.cpu
+        cpu.hflags |= H.HF_SINGLE
+        try:
+            self._native(1)
+        finally:
+            cpu.hflags &= ~H.HF_SINGLE
+            cpu.irq_inhibit = 0
+
+    def _deliver_interrupts(self):
+        """Deliver a pending NMI or maskable interrupt if the CPU accepts it; True if one was."""
+        cpu = self.cpu
+        if self._nmi:
+            self._nmi = False
+            self._raise(2, external=True)
+            return True
+        if cpu.irq_pending and cpu.eflags & H.IF and self.intc is not None:
+            if self._interrupt_shadow():
+                return False
+            vector = self.intc.acknowledge()
+            if vector is None:
+                return False
+            self._raise(vector, external=True)
+            return True
+        return False
+
+    def _raise(self, vector, error=None, soft=False, external=False):
+        cpu = self.cpu
+        cpu.halted = 0
+        try:
+            raise_event(self, vector, error, soft, external)
+        except TripleFault:
+            self.triple_fault(vector, error, soft)
+
+    def log_interrupt(self, vector, error, soft, external):
+        cpu = self.cpu
+        kind = "INT" if soft else ("IRQ" if external else "exception")
+        self.log.write("%s vector %#04x%s at %04x:%08x (CPL %d) ESP=%08x%s" % (
+            kind, vector, "" if error is None else " error %#x" % error, cpu.seg[CS].selector,
+            cpu.eip & 0xFFFFFFFF, cpu.hflags & 3, cpu.regs[4] & 0xFFFFFFFF,
+            " CR2=%08x" % cpu.cr[2] if vector == 14 and not soft and not external else ""))
 
     # --- callbacks from native code -------------------------------------------------------
     def io_read(self, port, size):
@@ -178,6 +327,7 @@ class Machine:
             self.exit_status = status
             self.exit_message = message
         self.cpu.exit_request = 1
+        self.wake.set()
 
     def stop_unimplemented(self):
         from .frontend.disasm import disassemble
@@ -194,6 +344,23 @@ class Machine:
                           % (text, cpu.seg[CS].selector, cpu.eip))
 
     # --- running ----------------------------------------------------------------------------
+    def _native(self, budget):
+        """Run native code for at most `budget` instructions; returns the exit reason."""
+        cpu = self.cpu
+        self._slice_budget = budget
+        cpu.budget = budget
+        self._running = True
+        try:
+            r = self._dispatch(self.cpu_addr, self.env_addr)
+        finally:
+            self.instructions += budget - cpu.budget
+            self._running = False
+            cpu.budget = 0
+        if self._callback_error is not None:
+            err, self._callback_error = self._callback_error, None
+            raise err
+        return r
+
     def run(self, stop_on_hlt=False, stop_on_exception=False):
         """Run until the guest stops; returns the exit status.
 
@@ -203,21 +370,43 @@ class Machine:
         cpu = self.cpu
         self._stop_on_hlt = stop_on_hlt
         self._stop_on_exception = stop_on_exception
-        self._running = True
         try:
             while self.exit_status is None:
-                cpu.budget = SLICE
-                r = self._dispatch(self.cpu_addr, self.env_addr)
-                self.instructions += SLICE - cpu.budget
-                cpu.budget = SLICE
-                if self._callback_error is not None:
-                    err, self._callback_error = self._callback_error, None
-                    raise err
+                self.timers.run_due()
                 if self.exit_status is not None:
                     break
+                self._deliver_interrupts()
+                if cpu.halted:
+                    self._wait_while_halted()
+                    continue
+                budget = SLICE
+                deadline = self.timers.next_deadline()
+                if self.clock.deterministic:
+                    if deadline is not None:
+                        budget = max(1, min(budget, self.clock.instructions_until(deadline)))
+                elif deadline is not None:
+                    self.watchdog.arm(deadline)
+                if cpu.irq_inhibit and cpu.irq_pending and cpu.eflags & H.IF:
+                    self._step_one()
+                    continue
+                before = self.instructions
+                r = self._native(budget)
+                if self.exit_status is not None:
+                    break
+                if r == X.EXIT_REQUEST and self.instructions == before and not cpu.exit_request:
+                    # -icount: the next block is longer than the budget left before
+                    # the deadline; run up to the deadline one instruction at a time
+                    cpu.hflags |= H.HF_SINGLE
+                    try:
+                        r = self._native(budget)
+                    finally:
+                        cpu.hflags &= ~H.HF_SINGLE
+                    if self.exit_status is not None:
+                        break
                 self._service(r)
         finally:
-            self._running = False
+            if self.watchdog:
+                self.watchdog.disarm()
             for b in self.serial_backends:
                 b.flush()
         if self.exit_message:
@@ -232,55 +421,81 @@ class Machine:
             try:
                 tb = self.translator.lookup()
             except CodeFetchFault:
-                if self._stop_on_exception:
-                    self.exit_status = "exception"
-                else:
-                    self.exception()
+                self._exception()
                 return
             if slot and not self.config.nochain:
                 self.tbs.link(slot, tb)
         elif r == X.EXIT_REQUEST:
             cpu.exit_request = 0
         elif r == X.EXIT_EXCEPTION:
-            if self._stop_on_exception:
-                self.exit_status = "exception"
-            else:
-                self.exception()
+            self._exception()
         elif r == X.EXIT_HLT:
             if self._stop_on_hlt:
                 self.exit_status = "hlt"
             else:
-                self.halt()
+                cpu.halted = 1
         elif r == X.EXIT_STOP:
             pass
         else:
             raise RuntimeError("native code returned unknown exit %d" % r)
 
-    def exception(self):
-        """Deliver the exception recorded in the CPU state (the IDT arrives in issue [system])."""
+    def _exception(self):
+        """Deliver the exception recorded in the CPU state through the IVT/IDT."""
         cpu = self.cpu
-        vec = cpu.exc_vector
-        name = EXCEPTION_NAMES.get(vec, "interrupt %#x" % vec)
-        soft = cpu.exc_flags & 1
-        what = ("software interrupt INT %#x" % vec) if soft else "exception %s" % name
-        detail = ""
-        if cpu.exc_flags & 2:
-            detail = ", error code %#x" % (cpu.exc_error & 0xFFFFFFFF)
-        if vec == 14:
-            detail += ", address %#x" % cpu.cr[2]
-        self.request_exit(2 if not self.config.no_reboot else 0,
-                          "pyemu: guest %s at %04x:%08x%s; no handler can be reached (triple fault), "
-                          "stopping" % (what, cpu.seg[CS].selector, cpu.eip, detail))
-
-    def halt(self):
-        cpu = self.cpu
-        if not cpu.eflags & H.IF:
-            self.request_exit(0, "pyemu: the guest halted with interrupts disabled at %04x:%08x; stopping"
-                              % (cpu.seg[CS].selector, cpu.eip))
+        if self._stop_on_exception:
+            self.exit_status = "exception"
             return
-        self.request_exit(0, "pyemu: the guest halted and no device can wake it; stopping")
+        error = cpu.exc_error & 0xFFFFFFFF if cpu.exc_flags & 2 else None
+        self._raise(cpu.exc_vector, error, soft=bool(cpu.exc_flags & 1))
+
+    def _wait_while_halted(self):
+        """HLT: sleep until an interrupt can be taken or a timer is due (no spinning)."""
+        cpu = self.cpu
+        deadline = self.timers.next_deadline()
+        can_wake = cpu.eflags & H.IF and (self.intc is not None or deadline is not None)
+        if not can_wake and not self._nmi:
+            self.request_exit(0, "pyemu: the guest halted with %s at %04x:%08x; stopping" % (
+                "interrupts disabled" if not cpu.eflags & H.IF else "no device that could wake it",
+                cpu.seg[CS].selector, cpu.eip & 0xFFFFFFFF))
+            return
+        if cpu.irq_pending and cpu.eflags & H.IF:
+            return
+        if self.clock.deterministic:
+            if deadline is not None:
+                self.clock.skip_to(deadline)
+            return
+        sleep_until(self.clock, deadline, self.wake)
+
+    def triple_fault(self, vector, error, soft):
+        cpu = self.cpu
+        name = EXCEPTION_NAMES.get(vector, "interrupt %#x" % vector)
+        what = ("software interrupt INT %#x" % vector) if soft else "exception %s" % name
+        detail = "" if error is None else ", error code %#x" % error
+        if vector == 14:
+            detail += ", address %#x" % cpu.cr[2]
+        message = "pyemu: triple fault after the guest's %s at %04x:%08x%s" % (
+            what, cpu.seg[CS].selector, cpu.eip & 0xFFFFFFFF, detail)
+        if self.config.no_reboot or self.reboot_hook is None:
+            self.request_exit(0 if self.config.no_reboot else 2, message + (
+                "; exiting (-no-reboot)" if self.config.no_reboot else "; stopping (nothing to reboot into)"))
+            return
+        sys.stderr.write(message + "; rebooting\n")
+        self.reset()
+
+    def reset(self):
+        """A CPU reset (triple fault, port 0x92 or the keyboard controller)."""
+        if self.config.no_reboot:
+            self.request_exit(0, "pyemu: the guest reset the machine; exiting (-no-reboot)")
+            return
+        self.reset_cpu()
+        self.tbs.flush()
+        if self.reboot_hook is not None:
+            self.reboot_hook()
+        self.cpu.exit_request = 1
 
     def close(self):
+        if self.watchdog:
+            self.watchdog.stop()
         callbacks.unregister_machine(self.cpu_addr)
         for b in self.serial_backends:
             b.close()

@@ -17,6 +17,7 @@ FEATURES_EDX = {
     "cmov": 15,   # CMOVcc, FCMOVcc, FCOMI
 }
 FEATURES_ECX = {}
+EXT_FEATURES_EDX = {}     # CPUID.80000001:EDX (NX arrives with PAE)
 
 
 def _regs_of(text):

@@ -68,8 +68,9 @@ class PhysicalMemory:
         self._roms.append((base, buf))
         first = base >> PAGE_SHIFT
         for k in range(npages):
-            self.host[first + k] = buf.ctypes.data + k * PAGE_SIZE
-            self.flags[first + k] = PAGE_ROM
+            if first + k < PHYS_PAGES:
+                self.host[first + k] = buf.ctypes.data + k * PAGE_SIZE
+                self.flags[first + k] = PAGE_ROM
         return buf
 
     def add_mmio(self, base, size, read, write, name="mmio"):

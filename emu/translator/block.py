@@ -61,10 +61,12 @@ def _check_attributes(g, insn):
     return False
 
 
-def emit_block(insns, name, tb_eip, cs_base, hflags):
+def emit_block(insns, name, tb_eip, cs_base, hflags, trace=False):
     """Build the module for one block; returns (module, IRGen)."""
     module = ir.Module(name)
     g = IRGen(module, name, tb_eip, cs_base, hflags, len(insns))
+    if trace:
+        g.emit_trace()
     for insn in insns:
         g.begin(insn)
         if insn.error == T.ERR_UD:

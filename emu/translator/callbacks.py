@@ -10,7 +10,8 @@ leave native code, and the run loop re-raises it.
 """
 import ctypes
 
-from .exits import HELPER_STOP
+from .exits import HELPER_FAULT, HELPER_STOP
+from .faults import GuestFault
 
 _machines = {}      # CpuState address -> machine (the object with the handlers)
 _helpers = []       # helper id -> function(machine, a0, a1, a2) -> status
@@ -103,6 +104,9 @@ def _code_write(sp, phys, size):
 def _helper(sp, hid, a0, a1, a2):
     try:
         return _helpers[hid](_machines[sp], a0, a1, a2)
+    except GuestFault as f:
+        f.record(_machines[sp].cpu)
+        return HELPER_FAULT
     except BaseException as e:      # noqa: B036
         _fail(sp, e)
         return HELPER_STOP

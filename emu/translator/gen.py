@@ -113,6 +113,13 @@ class IRGen:
         store_field(b, self.s, left, "budget")
         self._new_load_point(body)
 
+    def emit_trace(self):
+        """Call helper_trace at block entry (-d exec, -d cpu): the state in
+        memory is complete at a block entry, so the helper can print it."""
+        f = self.decl("pyemu_py_helper", I32, [PTR, I32, I64, I64, I64])
+        self.b.call(f, [self.s, c32(callbacks.helper_id("helper_trace")), c64(self.tb_eip),
+                        c64(self.cs_base), c64(self.n_insns)])
+
     def _new_load_point(self, cont):
         """End the current block with a jump to an (empty) load block, then `cont`."""
         b = self.b

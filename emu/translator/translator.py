@@ -39,7 +39,7 @@ class Translator:
         self.log = log
         self.blocks_translated = 0
         self.translate_seconds = 0.0
-        self.keep_ir = False
+        self.trace = bool(log and (log.enabled("exec") or log.enabled("cpu")))
 
     # --- code fetch -------------------------------------------------------------------
     def code_phys(self, linear, user):
@@ -122,12 +122,12 @@ class Translator:
 
     def _emit(self, insns, name, eip, cs_base, hflags):
         try:
-            return emit_block(insns, name, eip, cs_base, hflags)
+            return emit_block(insns, name, eip, cs_base, hflags, self.trace)
         except TranslationError:
             bad = _failing_index(insns, name, eip, cs_base, hflags)
             if bad > 0:
                 del insns[bad:]
-                return emit_block(insns, name, eip, cs_base, hflags)
+                return emit_block(insns, name, eip, cs_base, hflags, self.trace)
             return _unimplemented_block(insns[0], name, eip, cs_base, hflags)
 
 

@@ -1,4 +1,5 @@
 """Python helpers for rare system instructions: CPUID, RDTSC, MSRs, segment loads (real mode)."""
+from ...cpu import descriptors as D
 from ...cpu import hflags as H
 from ...cpu import model
 from ...cpu.state import CS, EAX, ECX, EDX, SS
@@ -43,19 +44,26 @@ def helper_rdtsc(m, a0, a1, a2):
 
 @python_helper
 def helper_load_seg(m, seg, selector, a2):
-    """Load a segment register: real and virtual-8086 mode (base = selector * 16).
-    Protected mode goes through descriptor checks (segments.py)."""
+    """MOV/POP Sreg, LDS...: real and virtual-8086 mode take selector * 16 as
+    the base; protected mode checks the descriptor (cpu/descriptors.py)."""
     cpu = m.cpu
     selector &= 0xFFFF
     if not cpu.cr[0] & H.CR0_PE or cpu.eflags & H.VM:
-        s = cpu.seg[seg]
-        s.selector = selector
-        s.base = selector << 4
-        if cpu.eflags & H.VM:
-            s.limit = 0xFFFF
-            s.flags = H.DESC_P | H.DESC_S | H.DESC_RW | (3 << H.DESC_DPL_SHIFT) | (
-                H.DESC_CODE if seg == CS else 0)
-        if seg in (CS, SS):
+        D.load_real_mode(m, seg, selector)
+        if seg == SS:
             m.update_hflags()
         return HELPER_OK
-    return m.protected.load_segment(seg, selector)
+    D.load_data_segment(m, seg, selector)
+    return HELPER_OK
+
+
+@python_helper
+def helper_trace(m, eip, cs_base, n_insns):
+    """-d exec / -d cpu: one line per block execution, registers with -d cpu."""
+    log = m.log
+    cpu = m.cpu
+    if log.enabled("exec"):
+        log.block_executed((cs_base + eip) & 0xFFFFFFFF, eip, cpu.seg[CS].selector)
+    if log.enabled("cpu"):
+        log.write(m.format_registers())
+    return HELPER_OK

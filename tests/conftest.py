@@ -1,0 +1,40 @@
+"""Shared fixtures.  Test options of the suites are registered here too."""
+import pytest
+
+from emu.snippet import Snippet
+
+
+@pytest.fixture(scope="session")
+def _snippet32_machine():
+    s = Snippet(bits=32)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def snippet32(_snippet32_machine):
+    return _snippet32_machine
+
+
+# --- tests/frontend: decoder vs capstone ----------------------------------------------------
+def pytest_addoption(parser):
+    group = parser.getgroup("pyemu")
+    group.addoption("--decoder-cases", type=int, default=100000,
+                    help="random byte strings per CPU mode in the decoder-vs-capstone test "
+                         "(tests/frontend; default 100000)")
+    group.addoption("--decoder-seed", default="pyemu",
+                    help="seed of those strings; 'random' picks a new one (printed)")
+
+
+@pytest.fixture(scope="session")
+def decoder_cases(request):
+    return request.config.getoption("--decoder-cases")
+
+
+@pytest.fixture(scope="session")
+def decoder_seed(request):
+    seed = request.config.getoption("--decoder-seed")
+    if seed == "random":
+        import random
+        seed = "%016x" % random.SystemRandom().getrandbits(64)
+    return seed
