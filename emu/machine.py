@@ -17,6 +17,8 @@ from .devices.base import IoBus
 from .devices.chardev import open_backend
 from .devices.debugcon import DebugCon
 from .devices.debugexit import DebugExit
+from .devices.pic import PicPair
+from .devices.pit import Pit8254
 from .devices.port92 import Port92
 from .devices.uart import Uart16550
 from .softmmu import tlb as softmmu
@@ -98,6 +100,8 @@ class Machine:
             dev = Uart16550(backend, iobase=base)
             self.io.add(dev)
             self.serial.append(dev)
+        self.io.add(PicPair())
+        self.io.add(Pit8254())
         self.io.add(Port92(self.set_a20, self.reset))
         if config.debugcon:
             self.io.add(DebugCon(open_backend(config.debugcon)))
@@ -155,6 +159,11 @@ class Machine:
         cpu.a20_mask = 0xFFFFFFFF
         cpu.tlb_asid = 0
         cpu.efer = 0
+        # x87 power-on state (SDM Vol. 3A Table 9-1): FINIT-like, tags empty
+        cpu.fpu_cw = 0x0040
+        cpu.fpu_sw = 0
+        cpu.fpu_tag = 0x5555
+        cpu.fpu_top = 0
         cpu.halted = 0
         cpu.irq_inhibit = 0
         self.flush_tlb(everything=True)
@@ -226,6 +235,15 @@ class Machine:
         pass
 
     # --- interrupts ---------------------------------------------------------------------------
+    def set_irq(self, n, level):
+        """An ISA interrupt line changed (devices call this)."""
+        if self.intc is not None:
+            self.intc.set_irq(n, level)
+
+    def pulse_irq(self, n):
+        self.set_irq(n, 1)
+        self.set_irq(n, 0)
+
     def set_intr(self, level):
         """The interrupt controller's INTR output changed."""
         self.cpu.irq_pending = 1 if level else 0

@@ -26,6 +26,11 @@ MMAP_ADDR = 0x9800
 MODS_ADDR = 0x9A00
 LOADER_NAME_ADDR = 0x9C00
 LOADER_NAME = b"pyemu\0"
+# The spec leaves GDTR undefined; QEMU's loader enters with a GDT whose 0x08 is
+# flat code and 0x10 flat data, and guests rely on it (an IDT gate naming
+# selector 0x08, for one).  It goes in the reserved area below 640 KB.
+GDT_ADDR = 0x9FF00
+GDT = struct.pack("<QQQ", 0, 0x00CF9A000000FFFF, 0x00CF92000000FFFF)
 
 
 class MultibootHeader:
@@ -141,5 +146,8 @@ def load(machine, data, cmdline="", modules=()):
     info += bytes(16)                                      # drives, config table
     info += struct.pack("<I", LOADER_NAME_ADDR)
     phys.write(INFO_ADDR, info)
+    phys.write(GDT_ADDR, GDT)
     machine.enter_flat32(entry, eax=BOOT_MAGIC, ebx=INFO_ADDR)
+    machine.cpu.gdtr.base = GDT_ADDR
+    machine.cpu.gdtr.limit = len(GDT) - 1
     return entry

@@ -9,6 +9,7 @@ FEATURES_EDX = {
     "fpu": 0,     # x87 on chip
     "de": 2,      # debugging extensions (CR4.DE)
     "pse": 3,     # 4 MB pages
+    "pae": 6,     # physical address extension (3-level paging)
     "tsc": 4,     # RDTSC
     "msr": 5,     # RDMSR/WRMSR
     "cx8": 8,     # CMPXCHG8B
@@ -17,7 +18,7 @@ FEATURES_EDX = {
     "cmov": 15,   # CMOVcc, FCMOVcc, FCOMI
 }
 FEATURES_ECX = {}
-EXT_FEATURES_EDX = {}     # CPUID.80000001:EDX (NX arrives with PAE)
+EXT_FEATURES_EDX = {"nx": 20}     # CPUID.80000001:EDX: execute-disable (with PAE)
 
 
 def _regs_of(text):
@@ -39,6 +40,8 @@ def cpuid(leaf, subleaf=0):
         return eax, 0, ecx, edx
     if leaf == 0x80000000:
         return 0x80000004, 0, 0, 0
+    if leaf == 0x80000001:
+        return 0, 0, 0, sum(1 << b for b in EXT_FEATURES_EDX.values())
     if 0x80000002 <= leaf <= 0x80000004:
         text = BRAND.ljust(48, "\0")[:47] + "\0"
         chunk = text[(leaf - 0x80000002) * 16:(leaf - 0x80000001) * 16].encode("ascii")

@@ -170,6 +170,20 @@ STATE_FIELDS = [
     ("code_bitmap", "u64", None),  # -> u8[ram_size / 8]: one bit per RAM byte covered by a translation
     ("ram_size", "u64", None),
     ("icount_total", "u64", None),  # instructions retired before this run slice
+    # x87 FPU (emu/translator/semantics/x87.py, emu/fpu/): eight 80-bit
+    # registers by physical index, as mantissa and sign|exponent
+    ("fpu_mant", "u64", 8),
+    ("fpu_se", "u16", 8),
+    ("fpu_top", "u32", None),     # TOP, 0..7
+    ("fpu_tag", "u32", None),     # full tag word, 2 bits per physical register
+    ("fpu_cw", "u32", None),      # control word
+    ("fpu_sw", "u32", None),      # status word (TOP is kept in fpu_top)
+    ("fpu_ip", "u32", None),      # last instruction pointer / selector / opcode
+    ("fpu_cs", "u32", None),
+    ("fpu_op", "u32", None),
+    ("fpu_dp", "u32", None),      # last data pointer / selector
+    ("fpu_ds", "u32", None),
+    ("fpu_scratch", "u8", 128),   # operand bytes passed between generated code and FPU helpers
     ("tlb", TlbEntry, (MMU_INDEXES, TLB_SIZE)),
 ]
 
