@@ -18,6 +18,7 @@ HF_EM = 1 << 8           # CR0.EM: x87 instructions raise #NM
 HF_MP = 1 << 9           # CR0.MP: WAIT raises #NM when TS is set
 HF_TF = 1 << 10          # EFLAGS.TF: single-step, one instruction per block
 HF_SINGLE = 1 << 11      # translate one instruction per block (debug stepping)
+HF_NOBP = 1 << 12        # ignore debugger breakpoints (resuming from one)
 
 # EFLAGS bits (Intel SDM Vol. 1 3.4.3)
 CF = 1 << 0

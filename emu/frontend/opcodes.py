@@ -18,6 +18,8 @@ opcode
 
 operands (SDM Vol. 2 Appendix A.2 letters; sizes b w d q v z p s a)
     E  ModRM r/m, register or memory    G  ModRM.reg general register
+    Rv/Mw  ModRM r/m: a register of the operand size, or 16-bit memory (SDM
+           Table A-6 SLDT/STR/SMSW; MOV r16/r32/m16, Sreg)
     M  ModRM memory only                R  ModRM r/m register only
     I  immediate                        J  relative branch target
     O  memory offset (moffs)            A  far pointer immediate
@@ -129,7 +131,9 @@ ROWS = _alu_rows() + _shift_rows() + [
     ("89", "mov", "Ev,Gv", ""),
     ("8A", "mov", "Gb,Eb", ""),
     ("8B", "mov", "Gv,Ev", ""),
-    ("8C", "mov", "Ev,Sw", ""),
+    # a store of a segment register to memory is 16 bits whatever the operand
+    # size; to a register it is zero-extended (SDM Vol. 2B MOV, 8C /r)
+    ("8C", "mov", "Rv/Mw,Sw", ""),
     ("8D", "lea", "Gv,M", ""),
     ("8E", "mov", "Sw,Ew", "end"),
     ("8F /0", "pop", "Ev", ""),
@@ -231,8 +235,8 @@ ROWS = _alu_rows() + _shift_rows() + [
     ("FF /6", "push", "Ev", ""),
 
     # --- two-byte map (0F xx) ------------------------------------------------
-    ("0F 00 /0", "sldt", "Ev", "pe"),
-    ("0F 00 /1", "str", "Ev", "pe"),
+    ("0F 00 /0", "sldt", "Rv/Mw", "pe"),
+    ("0F 00 /1", "str", "Rv/Mw", "pe"),
     ("0F 00 /2", "lldt", "Ew", "pe priv end"),
     ("0F 00 /3", "ltr", "Ew", "pe priv end"),
     ("0F 00 /4", "verr", "Ew", "pe"),
@@ -241,7 +245,7 @@ ROWS = _alu_rows() + _shift_rows() + [
     ("0F 01 /1 mem", "sidt", "Ms", ""),
     ("0F 01 /2 mem", "lgdt", "Ms", "priv end"),
     ("0F 01 /3 mem", "lidt", "Ms", "priv end"),
-    ("0F 01 /4", "smsw", "Ev", ""),
+    ("0F 01 /4", "smsw", "Mw/Rv", ""),
     ("0F 01 /6", "lmsw", "Ew", "priv end"),
     ("0F 01 /7 mem", "invlpg", "M", "priv end"),
     ("0F 02", "lar", "Gv,Ew", "pe"),
@@ -250,7 +254,10 @@ ROWS = _alu_rows() + _shift_rows() + [
     ("0F 08", "invd", "", "priv"),
     ("0F 09", "wbinvd", "", "priv"),
     ("0F 0B", "ud2", "", "end"),
-    ("0F 18 /4", "nop", "Ev", "p6"),    # 0F 18..1F: hint NOPs (SDM NOP Ev)
+    # 0F 18..1F: the hint-NOP space, NOP Ev (SDM Vol. 2B NOP, Table A-3),
+    # F2/F3/66 or not (later MPX/CET meanings are NOPs without MPX/CET).
+    # 0F 18 /0-3 (PREFETCHh) are SSE and stay #UD.
+    ("0F 18 /4", "nop", "Ev", "p6"),
     ("0F 18 /5", "nop", "Ev", "p6"),
     ("0F 18 /6", "nop", "Ev", "p6"),
     ("0F 18 /7", "nop", "Ev", "p6"),
@@ -277,6 +284,8 @@ ROWS = _alu_rows() + _shift_rows() + [
     ("0F A0", "push", "FS", ""),
     ("0F A1", "pop", "FS", "end"),
     ("0F A2", "cpuid", "", ""),
+    # no row for 0F AA (RSM): #UD outside SMM (SDM Vol. 2B RSM), and pyemu has
+    # no SMM; nor for UD0 (0F FF) / UD1 (0F B9): #UD by definition
     ("0F A3", "bt", "Ev,Gv", "undef:OF,SF,AF,PF"),
     ("0F A4", "shld", "Ev,Gv,Ib", "undef:AF undef>1:OF"),
     ("0F A5", "shld", "Ev,Gv,CL", "undef:AF undef>1:OF"),
@@ -299,6 +308,8 @@ ROWS = _alu_rows() + _shift_rows() + [
     ("0F BA /6", "btr", "Ev,Ib", "lock undef:OF,SF,AF,PF"),
     ("0F BA /7", "btc", "Ev,Ib", "lock undef:OF,SF,AF,PF"),
     ("0F BB", "btc", "Ev,Gv", "lock undef:OF,SF,AF,PF"),
+    # F3 0F BC / F3 0F BD (TZCNT, LZCNT) execute as BSF / BSR on processors
+    # without them (SDM Vol. 2A LZCNT, TZCNT): F2/F3 are ignored here
     ("0F BC", "bsf", "Gv,Ev", "undef:CF,OF,SF,AF,PF"),
     ("0F BD", "bsr", "Gv,Ev", "undef:CF,OF,SF,AF,PF"),
     ("0F BE", "movsx", "Gv,Eb", ""),
@@ -344,6 +355,7 @@ X87_ROWS += [
     ("D9 /7 mem", "fnstcw", "Mcw", "x87"),
     ("D9 C0+i", "fld", "STi", "x87"),
     ("D9 C8+i", "fxch", "STi", "x87"),
+    ("D9 D8+i", "fstp", "STi", "x87"),     # undocumented alias of DD D8+i (FSTP1)
     ("D9 D0", "fnop", "", "x87"),
     ("D9 E0", "fchs", "", "x87"),
     ("D9 E1", "fabs", "", "x87"),
@@ -388,10 +400,17 @@ X87_ROWS += [
     ("DB D8+i", "fcmovnu", "ST,STi", "x87 p6"),
     ("DB E2", "fnclex", "", "x87"),
     ("DB E3", "fninit", "", "x87"),
+    # FENI, FDISI (8087) and FSETPM (287) "perform no function" on the 387 and
+    # later (SDM Vol. 1 8.3.13, Unsupported x87 FPU Instructions): FNOP
+    ("DB E0", "fnop", "", "x87"),
+    ("DB E1", "fnop", "", "x87"),
+    ("DB E4", "fnop", "", "x87"),
     ("DB E8+i", "fucomi", "ST,STi", "x87 p6"),
     ("DB F0+i", "fcomi", "ST,STi", "x87 p6"),
     ("DC C0+i", "fadd", "STi,ST", "x87"),
     ("DC C8+i", "fmul", "STi,ST", "x87"),
+    ("DC D0+i", "fcom", "STi", "x87"),     # undocumented alias of D8 D0+i (FCOM2)
+    ("DC D8+i", "fcomp", "STi", "x87"),    # undocumented alias of D8 D8+i (FCOMP3)
     ("DC E0+i", "fsubr", "STi,ST", "x87"),
     ("DC E8+i", "fsub", "STi,ST", "x87"),
     ("DC F0+i", "fdivr", "STi,ST", "x87"),
@@ -403,12 +422,14 @@ X87_ROWS += [
     ("DD /6 mem", "fnsave", "Mst", "x87"),
     ("DD /7 mem", "fnstsw", "Mcw", "x87"),
     ("DD C0+i", "ffree", "STi", "x87"),
+    ("DD C8+i", "fxch", "STi", "x87"),     # undocumented alias of D9 C8+i (FXCH4)
     ("DD D0+i", "fst", "STi", "x87"),
     ("DD D8+i", "fstp", "STi", "x87"),
     ("DD E0+i", "fucom", "STi", "x87"),
     ("DD E8+i", "fucomp", "STi", "x87"),
     ("DE C0+i", "faddp", "STi,ST", "x87"),
     ("DE C8+i", "fmulp", "STi,ST", "x87"),
+    ("DE D0+i", "fcomp", "STi", "x87"),    # undocumented alias of D8 D8+i (FCOMP5)
     ("DE D9", "fcompp", "", "x87"),
     ("DE E0+i", "fsubrp", "STi,ST", "x87"),
     ("DE E8+i", "fsubp", "STi,ST", "x87"),
@@ -421,6 +442,10 @@ X87_ROWS += [
     ("DF /5 mem", "fild", "Mqi", "x87"),
     ("DF /6 mem", "fbstp", "Mbcd", "x87"),
     ("DF /7 mem", "fistp", "Mqi", "x87"),
+    ("DF C0+i", "ffreep", "STi", "x87"),   # undocumented: FFREE ST(i), then pop
+    ("DF C8+i", "fxch", "STi", "x87"),     # undocumented alias of D9 C8+i (FXCH7)
+    ("DF D0+i", "fstp", "STi", "x87"),     # undocumented alias of DD D8+i (FSTP8)
+    ("DF D8+i", "fstp", "STi", "x87"),     # undocumented alias of DD D8+i (FSTP9)
     ("DF E0", "fnstsw", "AX", "x87"),
     ("DF E8+i", "fucomip", "ST,STi", "x87 p6"),
     ("DF F0+i", "fcomip", "ST,STi", "x87 p6"),

@@ -20,6 +20,7 @@ SZ_S = -4       # pseudo-descriptor: 2-byte limit + 4-byte base
 SZ_A = -5       # BOUND: two operand-size values
 SZ_ENV = -6     # x87 environment: 14 or 28 bytes
 SZ_STATE = -7   # x87 state: 94 or 108 bytes
+SZ_RV_MW = -8   # "Rv/Mw": a register of operand size, or a 16-bit memory operand
 SZ_NONE = 0
 
 # Form attributes
@@ -70,6 +71,8 @@ def parse_operand(text):
         return K_STI, 10, 0
     if text == "M":
         return K_M, SZ_NONE, 0
+    if text in ("Rv/Mw", "Mw/Rv"):
+        return K_E, SZ_RV_MW, 0
     kind = _KIND_LETTERS[text[0]]
     rest = text[1:]
     if kind == K_M and rest in _X87_MEM:

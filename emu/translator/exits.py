@@ -6,9 +6,10 @@ EXIT_LINK = 3        # the dispatcher found one, and an unlinked chain slot wait
 EXIT_EXCEPTION = 4   # exc_vector/exc_error/exc_flags describe an exception to deliver
 EXIT_HLT = 5         # HLT executed; EIP points past it
 EXIT_STOP = 6        # a Python helper asked to leave native code (EIP set by the helper)
+EXIT_DEBUG = 7       # a debugger breakpoint at EIP (the instruction has not run)
 
 NAMES = {EXIT_REQUEST: "request", EXIT_MISS: "miss", EXIT_LINK: "link",
-         EXIT_EXCEPTION: "exception", EXIT_HLT: "hlt", EXIT_STOP: "stop"}
+         EXIT_EXCEPTION: "exception", EXIT_HLT: "hlt", EXIT_STOP: "stop", EXIT_DEBUG: "debug"}
 
 # Status returned by Python helpers called from generated code.
 HELPER_OK = 0        # continue with the next instruction

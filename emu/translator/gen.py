@@ -391,6 +391,8 @@ class IRGen:
             return int(size)
         if size in (T.SZ_V, T.SZ_Z):
             return insn.opsize
+        if size == T.SZ_RV_MW:           # "Rv/Mw": a register at operand size, memory 16 bits
+            return insn.opsize if insn.mod == 3 else 2
         raise TranslationError("operand %d of %s has no simple size" % (n, insn.form))
 
     def _imm_value(self, insn, n):
@@ -756,7 +758,7 @@ class IRGen:
 
     def exit_code(self, code, eip):
         """End the block returning `code` to Python with EIP = eip (constant)."""
-        self._finish_exit(self.insn.index + 1)
+        self._finish_exit(min(self.insn.index + 1, self.n_insns))
         store_field(self.b, self.s, c64(eip), "eip")
         self.b.ret(c32(code))
         self.terminated = True

@@ -40,6 +40,7 @@ class Translator:
         self.blocks_translated = 0
         self.translate_seconds = 0.0
         self.trace = bool(log and (log.enabled("exec") or log.enabled("cpu")))
+        self.breakpoints = set()        # linear addresses a debugger stops at
 
     # --- code fetch -------------------------------------------------------------------
     def code_phys(self, linear, user):
@@ -98,6 +99,13 @@ class Translator:
             length = int(rec["length"])
             insns.append(Insn(rec, i, data[offset:offset + length]))
             offset += length
+        if self.breakpoints:
+            # a breakpoint starts a block of its own (block.py stops there)
+            for k in range(1, len(insns)):
+                if (linear - eip + insns[k].eip) & 0xFFFFFFFF in self.breakpoints:
+                    offset -= sum(len(i.bytes) for i in insns[k:])
+                    del insns[k:]
+                    break
         ranges = [(phys0, min(offset, first))]
         if offset > first:
             ranges.append((phys1, offset - first))
@@ -121,6 +129,8 @@ class Translator:
         return tb
 
     def _emit(self, insns, name, eip, cs_base, hflags):
+        if self.breakpoints and not hflags & H.HF_NOBP and (cs_base + eip) & 0xFFFFFFFF in self.breakpoints:
+            return _breakpoint_block(insns[0], name, eip, cs_base, hflags)
         try:
             return emit_block(insns, name, eip, cs_base, hflags, self.trace)
         except TranslationError:
@@ -148,4 +158,15 @@ def _unimplemented_block(insn, name, eip, cs_base, hflags):
     g.begin(insn)
     g.call_python("helper_unimplemented")
     g.jump_indirect_from_state()
+    return module, g
+
+
+def _breakpoint_block(insn, name, eip, cs_base, hflags):
+    """A block that stops for the debugger before its first instruction runs."""
+    import llvmlite.ir as ir
+    from .exits import EXIT_DEBUG
+    module = ir.Module(name)
+    g = IRGen(module, name, eip, cs_base, hflags, 0)
+    g.begin(insn)
+    g.exit_code(EXIT_DEBUG, eip)
     return module, g
