@@ -100,6 +100,9 @@ def build_parser():
     g = p.add_argument_group("debugging")
     g.add_argument("-d", metavar="ITEM[,...]", help="log items: " + ", ".join(LOG_ITEMS) + " (-d help lists them)")
     g.add_argument("-D", metavar="FILE", help="write the -d log to FILE instead of stderr")
+    g.add_argument("-s", dest="gdb_default", action="store_true", help="gdb stub on tcp::1234 (= -gdb tcp::1234)")
+    g.add_argument("-gdb", metavar="DEV", help="gdb stub at DEV, e.g. tcp::1234 (listens on 127.0.0.1)")
+    g.add_argument("-S", dest="gdb_wait", action="store_true", help="do not start the CPU until gdb says so")
     g.add_argument("-icount", metavar="SHIFT", help="deterministic time: each instruction is 2^SHIFT ns "
                                                        "(shift=N or auto)")
     return p
@@ -142,6 +145,16 @@ def parse_args(argv):
         v = v.split("shift=")[-1].split(",")[0]
         cfg.icount_shift = 3 if v == "auto" else _int(v, "-icount")
     cfg.nochain = os.environ.get("PYEMU_NOCHAIN") == "1"
+    if args.gdb or args.gdb_default:
+        cfg.gdb = args.gdb or "tcp::1234"
+        from .debug.gdbstub import parse_address
+        try:
+            parse_address(cfg.gdb)
+        except ValueError:
+            raise UsageError("invalid -gdb address '%s' (expected tcp::PORT)" % cfg.gdb) from None
+    cfg.gdb_wait = args.gdb_wait
+    if cfg.gdb_wait and not cfg.gdb:
+        raise UsageError("-S waits for a debugger: give -s or -gdb tcp::PORT too")
     return cfg
 
 
@@ -181,6 +194,14 @@ def run_config(cfg):
                 raise BootError("'%s' is not a kernel pyemu can boot (no multiboot header)" % cfg.kernel)
             boot()
             machine.reboot_hook = boot
+        if cfg.gdb:
+            from .debug.gdbstub import GdbStub, parse_address
+            try:
+                stub = GdbStub(machine, *parse_address(cfg.gdb))
+                stub.listen()
+            except OSError as e:
+                raise UsageError("cannot listen for gdb on %s: %s" % (cfg.gdb, e.strerror)) from None
+            return stub.serve(wait_first=cfg.gdb_wait)
         return machine.run()
     except BootError as e:
         raise UsageError(str(e)) from None

@@ -74,6 +74,8 @@ class Machine:
         self.intc = None                    # the interrupt controller (PIC): output() / acknowledge()
         self._nmi = False
         self.reboot_hook = None             # set by the boot code: how to start again after a reset
+        self.paused = None                  # why run() returned to a debugger ("breakpoint", "interrupt")
+        self.pause_requested = False        # a debugger asks the running guest to stop
         rt = runtime()
         self._dispatch = _DISPATCH(rt.addresses["pyemu_dispatch"])
         self.translator = Translator(self.phys, self.cpu, log=log)
@@ -388,8 +390,13 @@ class Machine:
         cpu = self.cpu
         self._stop_on_hlt = stop_on_hlt
         self._stop_on_exception = stop_on_exception
+        self.paused = None
         try:
-            while self.exit_status is None:
+            while self.exit_status is None and self.paused is None:
+                if self.pause_requested:
+                    self.pause_requested = False
+                    self.paused = "interrupt"
+                    break
                 self.timers.run_due()
                 if self.exit_status is not None:
                     break
@@ -427,9 +434,42 @@ class Machine:
                 self.watchdog.disarm()
             for b in self.serial_backends:
                 b.flush()
-        if self.exit_message:
+        if self.exit_status is not None and self.exit_message:
             sys.stderr.write(self.exit_message.rstrip("\n") + "\n")
-        return self.exit_status
+            self.exit_message = None
+        return self.exit_status if self.exit_status is not None else "paused"
+
+    # --- debugger support -------------------------------------------------------------------
+    def set_breakpoints(self, addresses):
+        """Linear addresses the guest stops at (before the instruction runs)."""
+        self.translator.breakpoints = set(a & 0xFFFFFFFF for a in addresses)
+        self.tbs.flush()
+
+    def step(self):
+        """Execute exactly one instruction (or deliver the exception it raises)."""
+        cpu = self.cpu
+        start = self.instructions
+        for _ in range(100):
+            self.timers.run_due()
+            cpu.hflags |= H.HF_SINGLE | H.HF_NOBP
+            try:
+                r = self._native(1)
+            finally:
+                cpu.hflags &= ~(H.HF_SINGLE | H.HF_NOBP)
+            if r == X.EXIT_REQUEST and self.instructions == start:
+                cpu.exit_request = 0
+                continue
+            if r in (X.EXIT_MISS, X.EXIT_LINK) and self.instructions == start:
+                cpu.link_slot = 0
+                try:
+                    self.translator.lookup_with(cpu.hflags | H.HF_SINGLE | H.HF_NOBP)
+                except CodeFetchFault:
+                    self._exception()
+                    return
+                continue
+            if r not in (X.EXIT_REQUEST, X.EXIT_MISS, X.EXIT_LINK):
+                self._service(r)
+            return
 
     def _service(self, r):
         cpu = self.cpu
@@ -454,6 +494,8 @@ class Machine:
                 cpu.halted = 1
         elif r == X.EXIT_STOP:
             pass
+        elif r == X.EXIT_DEBUG:
+            self.paused = "breakpoint"
         else:
             raise RuntimeError("native code returned unknown exit %d" % r)
 

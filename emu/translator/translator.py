@@ -66,10 +66,12 @@ class Translator:
     # --- translation ---------------------------------------------------------------------
     def lookup(self):
         """The block for the current CPU state, translating it if needed."""
+        return self.lookup_with(self.cpu.hflags)
+
+    def lookup_with(self, hflags):
         cpu = self.cpu
         cs_base = cpu.seg[CS].base & 0xFFFFFFFF
         eip = cpu.eip & 0xFFFFFFFF
-        hflags = cpu.hflags
         linear = (cs_base + eip) & 0xFFFFFFFF
         user = (hflags & H.HF_CPL_MASK) == 3
         phys = self.code_phys(linear, user)
