@@ -139,12 +139,17 @@ def load(machine, data, cmdline="", modules=()):
     if mods:
         phys.write(MODS_ADDR, b"".join(mods))
     flags = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 6) | (1 << 9)
-    info = struct.pack("<IIIIIII", flags, 639, (ram - 0x100000) // 1024, 0x8000FFFF, CMDLINE_ADDR,
-                       len(mods), MODS_ADDR)
-    info += bytes(20)                                      # syms
-    info += struct.pack("<II", len(mmap), MMAP_ADDR)       # mmap_length, mmap_addr
-    info += bytes(16)                                      # drives, config table
-    info += struct.pack("<I", LOADER_NAME_ADDR)
+    # the information structure (spec 3.3), field by field at its offset
+    info = struct.pack("<IIIIIII16xII12xI",
+                       flags,                                  # 0
+                       639, (ram - 0x100000) // 1024,          # 4 mem_lower, 8 mem_upper (KB)
+                       0x8000FFFF,                             # 12 boot_device (none)
+                       CMDLINE_ADDR,                           # 16 cmdline
+                       len(mods), MODS_ADDR,                   # 20 mods_count, 24 mods_addr
+                       # 28 syms (16 bytes, unused: flags bits 4/5 clear)
+                       len(mmap), MMAP_ADDR,                   # 44 mmap_length, 48 mmap_addr
+                       # 52 drives_length, 56 drives_addr, 60 config_table (unused)
+                       LOADER_NAME_ADDR)                       # 64 boot_loader_name
     phys.write(INFO_ADDR, info)
     phys.write(GDT_ADDR, GDT)
     machine.enter_flat32(entry, eax=BOOT_MAGIC, ebx=INFO_ADDR)
