@@ -59,7 +59,11 @@ class Snippet:
             self.cpu.eip = eip
             m.update_hflags()
 
-    def run(self, code, regs=None, eflags=H.FIXED_ONE, addr=CODE_ADDR, max_instructions=1_000_000):
+    def run(self, code, regs=None, eflags=H.FIXED_ONE, addr=CODE_ADDR, deliver_exceptions=False):
+        """Run code (a HLT is appended) and return the state it ends in.
+
+        Exceptions end the run (SnippetResult.exception) unless
+        deliver_exceptions, in which case they go through the guest's IDT."""
         m = self.machine
         cpu = self.cpu
         self.write(addr, bytes(code) + b"\xf4")
@@ -73,7 +77,7 @@ class Snippet:
         m.exit_status = None
         m.exit_message = None
         before = m.instructions
-        status = m.run(stop_on_hlt=True, stop_on_exception=True)
+        status = m.run(stop_on_hlt=True, stop_on_exception=not deliver_exceptions)
         result = SnippetResult({n: cpu.regs[k] & 0xFFFFFFFF for k, n in enumerate(REG_NAMES32)},
                                m.eflags(), cpu.eip & 0xFFFFFFFF, instructions=m.instructions - before)
         if status == "exception":

@@ -24,6 +24,12 @@ def pytest_addoption(parser):
                          "(tests/frontend; default 100000)")
     group.addoption("--decoder-seed", default="pyemu",
                     help="seed of those strings; 'random' picks a new one (printed)")
+    # tests/semantics: instruction semantics, pyemu vs Unicorn
+    group.addoption("--semantics-cases", type=int, default=None,
+                    help="random (fragment, state) runs over all families and both modes in the "
+                         "semantics-vs-Unicorn test (tests/semantics; default 20000)")
+    group.addoption("--semantics-seed", default=None,
+                    help="seed of the semantics cases (default fixed, printed); 'random' picks one")
 
 
 @pytest.fixture(scope="session")

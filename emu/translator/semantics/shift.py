@@ -14,7 +14,7 @@ def _count(g, insn, n):
     if kind == T.K_ONE:
         return g.const(1, 4), 1
     if kind == T.K_I:
-        c = insn.imm & 0x1F if n == 1 else insn.imm2 & 0x1F
+        c = insn.imm & 0x1F         # the count is the first immediate (SHLD Ev,Gv,Ib too)
         return g.const(c, 4), c
     return g.b.and_(g.zext(g.reg(1, 1), 4), g.const(0x1F, 4)), None
 

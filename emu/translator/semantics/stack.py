@@ -103,21 +103,25 @@ def op_popf(g, insn):
 
 
 def op_enter(g, insn):
-    """ENTER alloc, level (SDM Vol. 2A ENTER)."""
+    """ENTER alloc, level (SDM Vol. 2A ENTER).
+
+    FrameTemp is the stack pointer at the operand size: with a 32-bit
+    operand on a 16-bit stack it is the whole ESP (its upper half and SP),
+    which EBP receives and the last level pushes; SP alone then moves."""
     b = g.b
     size = insn.opsize
     sps = g.sp_size()
     alloc = insn.imm & 0xFFFF
     level = insn.imm2 & 31
     g.push(g.reg(EBP, size))
-    frame = g.reg(ESP, sps)
+    frame = g.reg(ESP, size)
     if level > 0:
         bp = g.reg(EBP, sps)
         for _ in range(1, level):
             bp = b.sub(bp, g.const(size, sps))
             g.push(g.load(2, g.zext(bp, 4), size))
-        g.push(g.trunc(g.zext(frame, 4), size))
-    g.set_reg(EBP, size, g.trunc(g.zext(frame, 4), size))
+        g.push(frame)
+    g.set_reg(EBP, size, frame)
     g.set_reg(ESP, sps, b.sub(g.reg(ESP, sps), g.const(alloc, sps)))
 
 
