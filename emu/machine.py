@@ -21,8 +21,8 @@ from .devices.pic import PicPair
 from .devices.pit import Pit8254
 from .devices.port92 import Port92
 from .devices.uart import Uart16550
-from .softmmu import tlb as softmmu
 from .softmmu.linear import LinearMemory
+from .softmmu.mmu import Mmu
 from .softmmu.phys import PhysicalMemory
 from .timers import TimerQueue, Watchdog, sleep_until
 from .translator import callbacks, exits as X
@@ -90,7 +90,8 @@ class Machine:
         cpu.phys_flags = self.phys.flags.ctypes.data
         cpu.code_bitmap = self.tbs.code_bitmap.ctypes.data
         cpu.ram_size = self.phys.ram_size
-        self.tlb = softmmu.tlb_array(cpu)
+        self.mmu = Mmu(cpu, self.phys, self.tbs)
+        self.tlb = self.mmu.tlb
         self.mem = LinearMemory(cpu, self.phys)
         self.msrs = default_msrs()
         callbacks.register_machine(self.cpu_addr, self)
@@ -216,22 +217,19 @@ class Machine:
             cpu.cr[3] & 0xFFFFFFFF)
 
     # --- memory management ------------------------------------------------------------------
-    def flush_tlb(self, everything=False):
-        """Forget cached translations (CR0/CR4 changes; CR3 loads keep global pages)."""
-        softmmu.flush_all(self.tlb)
-        self.tbs.flush_jump_cache()
+    def flush_tlb(self, everything=True):
+        """Forget every cached translation (paging-mode changes, A20, reset)."""
+        self.mmu.paging_enabled(bool(self.cpu.cr[0] & H.CR0_PG))
 
     def write_cr3(self, value):
-        self.cpu.cr[3] = value & 0xFFFFF018
-        self.flush_tlb()
+        self.mmu.write_cr3(value & 0xFFFFFFFF, bool(self.cpu.cr[0] & H.CR0_PG))
 
     def invlpg(self, lin):
-        softmmu.flush_page(self.tlb, lin & 0xFFFFFFFF)
-        self.tbs.flush_jump_cache()
+        self.mmu.invlpg(lin & 0xFFFFFFFF)
 
     def set_a20(self, enabled):
         self.cpu.a20_mask = 0xFFFFFFFF if enabled else 0xFFEFFFFF
-        self.flush_tlb(everything=True)
+        self.flush_tlb()
 
     def msr_written(self, n, value):
         pass

@@ -169,7 +169,15 @@ STATE_FIELDS = [
     ("phys_flags", "u64", None),  # -> u8[PHYS_PAGES]: PAGE_* bits (emu/softmmu/phys.py)
     ("code_bitmap", "u64", None),  # -> u8[ram_size / 8]: one bit per RAM byte covered by a translation
     ("ram_size", "u64", None),
-    ("icount_total", "u64", None),  # instructions retired before this run slice
+    ("icount_total", "u64", None),
+    # shadow page table (softmmu/paging.py) and the jump cache, for the native slow paths
+    ("shadow_key", "u64", None),   # -> u64[SHADOW_SIZE]
+    ("shadow_val", "u64", None),   # -> u64[SHADOW_SIZE]
+    ("shadow_gen", "u64", None),   # -> u32[SHADOW_SIZE]
+    ("asid_gen", "u64", None),     # -> u32[N_ASIDS]: bumping one forgets that ASID's entries
+    ("asid_dirty", "u32", None),   # a page table was written while this ASID was current
+    ("jmp_mask", "u32", None),
+    ("jmp_cache", "u64", None),    # -> JumpEntry[jmp_mask + 1]  # instructions retired before this run slice
     # x87 FPU (emu/translator/semantics/x87.py, emu/fpu/): eight 80-bit
     # registers by physical index, as mantissa and sign|exponent
     ("fpu_mant", "u64", 8),

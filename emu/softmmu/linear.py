@@ -27,7 +27,7 @@ class LinearMemory:
         self.state_array = np.frombuffer(cpu, dtype=STATE_DTYPE, count=1)
 
     def to_phys(self, lin, write=False, user=False):
-        st, phys, _ = _translate(self.state_array, lin & 0xFFFFFFFF, ACC_WRITE if write else ACC_READ, user)
+        st, phys, _, _ = _translate(self.state_array, lin & 0xFFFFFFFF, ACC_WRITE if write else ACC_READ, user)
         if st != T_OK:
             raise GuestFault(14, self.cpu.exc_error, address=lin & 0xFFFFFFFF)
         return int(phys)

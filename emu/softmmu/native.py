@@ -19,6 +19,15 @@ def u8_ptr(typingctx, addr):
 
 
 @intrinsic
+def u32_ptr(typingctx, addr):
+    sig = types.CPointer(types.uint32)(types.uint64)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(types.CPointer(types.uint32)))
+    return sig, codegen
+
+
+@intrinsic
 def u64_ptr(typingctx, addr):
     sig = types.CPointer(types.uint64)(types.uint64)
 

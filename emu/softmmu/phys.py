@@ -20,6 +20,7 @@ PAGE_RAM = 1 << 0
 PAGE_ROM = 1 << 1
 PAGE_CODE = 1 << 2            # holds translated code: writes take the slow path
 PAGE_MMIO = 1 << 3            # a device region
+PAGE_PT = 1 << 4              # holds paging structures: writes take the slow path (paging.py)
 
 # The legacy VGA window stays unassigned: PC software probes it.
 VGA_HOLE = (0xA0000, 0xC0000)
@@ -49,6 +50,7 @@ class PhysicalMemory:
         self._mmio = []               # sorted by base
         self._mmio_bases = []
         self.code_write_hook = None   # called with (phys, size) when code pages are written
+        self.page_table_hook = None   # called when a page holding paging structures is written
         ram_pages = min(ram_size // PAGE_SIZE, PHYS_PAGES)
         pfns = np.arange(ram_pages, dtype=np.uint64)
         self.host[:ram_pages] = np.uint64(self.ram_addr) + pfns * np.uint64(PAGE_SIZE)
@@ -151,6 +153,8 @@ class PhysicalMemory:
                         self.code_write_hook(phys, n)
                     buf, start = self._page_view(pfn)
                     buf[start + off:start + off + n] = np.frombuffer(data[pos:pos + n], dtype=np.uint8)
+                    if f & PAGE_PT and self.page_table_hook:
+                        self.page_table_hook()
             phys += n
             pos += n
 

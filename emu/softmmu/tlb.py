@@ -21,25 +21,53 @@ from numba import carray, cfunc, njit, types
 from ..cpu.state import INVALID_TAG, MMU_INDEXES, TLB_SIZE
 from ..translator.exits import MEM_CODE, MEM_FAULT, MEM_MMIO, MEM_OK
 from . import phys as P
-from .native import read_host, state_view, u64_ptr, u8_ptr, write_host
-from .paging import ACC_WRITE, T_OK, translate
+from .native import read_host, state_view, u32_ptr, u64_ptr, u8_ptr, write_host
+from .paging import ACC_WRITE, N_ASIDS, T_OK, TLB_GLOBAL, translate
 
 PAGE_MASK = 0xFFFFF000
 
 
 @njit(cache=True, nogil=True)
-def _fill(s, lin, phys, mmu, writable_pte, host_addr, flags):
+def _fill(s, lin, phys, mmu, writable_pte, global_, host_addr, flags):
     idx = (lin >> 12) & (TLB_SIZE - 1)
     e = s.tlb[mmu, idx]
     page = np.uint32((lin & PAGE_MASK) | s.tlb_asid)
     e.tag_read = page
     e.tag_code = page
-    if flags & P.PAGE_RAM and flags & P.PAGE_CODE == 0 and writable_pte:
+    if flags & P.PAGE_RAM and flags & (P.PAGE_CODE | P.PAGE_PT) == 0 and writable_pte:
         e.tag_write = page
     else:
         e.tag_write = INVALID_TAG
     e.phys_page = np.uint32(phys & PAGE_MASK)
     e.addend = np.uint64(host_addr) - np.uint64(lin & PAGE_MASK)
+    e.pad = TLB_GLOBAL if global_ else 0
+
+
+@njit(cache=True, nogil=True)
+def page_table_written(s):
+    """A guest write reached a page holding paging structures.  Translations of
+    other address spaces may now be stale: forget them (TLB entries, shadow
+    entries by generation, jump-cache entries).  The current address space
+    keeps its translations until the guest flushes them (INVLPG, a CR3 load),
+    as hardware does; `asid_dirty` makes the next CR3 load flush it."""
+    cur = np.uint32(s.tlb_asid)
+    for mmu in range(MMU_INDEXES):
+        for i in range(TLB_SIZE):
+            e = s.tlb[mmu, i]
+            if e.tag_read != INVALID_TAG and (e.tag_read & np.uint32(0xFFF)) != cur:
+                e.tag_read = INVALID_TAG
+                e.tag_write = INVALID_TAG
+                e.tag_code = INVALID_TAG
+    gens = carray(u32_ptr(s.asid_gen), N_ASIDS)
+    for a in range(N_ASIDS):
+        if a != cur:
+            gens[a] += np.uint32(1)
+    jc = carray(u32_ptr(s.jmp_cache), (s.jmp_mask + 1) * 4)
+    for i in range(s.jmp_mask + 1):
+        if (jc[4 * i + 1] >> 20) != cur:
+            jc[4 * i + 2] = 0
+            jc[4 * i + 3] = 0
+    s.asid_dirty = 1
 
 
 @njit(cache=True, nogil=True)
@@ -68,7 +96,7 @@ def _covers_code(s, phys, n):
 @njit(cache=True, nogil=True)
 def _read_byte_slow(s, lin, mmu, access):
     """One byte of a page-crossing read; MMIO and unassigned bytes read as 0xFF."""
-    st, phys, wr = translate(s, lin, access, mmu == 1)
+    st, phys, wr, gl = translate(s, lin, access, mmu == 1)
     if st != T_OK:
         return np.uint64(0), False
     flags, host = _page_info(s, phys)
@@ -82,13 +110,13 @@ def read_slow(s, lin, size, mmu, access):
     s.mem_status = MEM_OK
     lin = np.uint64(lin) & np.uint64(0xFFFFFFFF)
     if (lin & 0xFFF) + size <= 4096:
-        st, phys, wr = translate(s, lin, access, mmu == 1)
+        st, phys, wr, gl = translate(s, lin, access, mmu == 1)
         if st != T_OK:
             s.mem_status = MEM_FAULT
             return np.uint64(0)
         flags, host = _page_info(s, phys)
         if flags & (P.PAGE_RAM | P.PAGE_ROM):
-            _fill(s, lin, phys, mmu, wr, host, flags)
+            _fill(s, lin, phys, mmu, wr, gl, host, flags)
             return read_host(host + np.uint64(phys & 0xFFF), size)
         s.exc_addr = phys
         s.mem_status = MEM_MMIO
@@ -110,14 +138,14 @@ def write_slow(s, lin, size, value, mmu):
     lin = np.uint64(lin) & np.uint64(0xFFFFFFFF)
     last = (lin + np.uint64(size - 1)) & np.uint64(0xFFFFFFFF)
     # translate every page first, so a fault on the second page writes nothing
-    st, phys0, wr0 = translate(s, lin, ACC_WRITE, mmu == 1)
+    st, phys0, wr0, gl0 = translate(s, lin, ACC_WRITE, mmu == 1)
     if st != T_OK:
         s.mem_status = MEM_FAULT
         return
     crossing = (lin >> 12) != (last >> 12)
     phys1 = phys0
     if crossing:
-        st, phys1, wr1 = translate(s, last & np.uint64(PAGE_MASK), ACC_WRITE, mmu == 1)
+        st, phys1, wr1, gl1 = translate(s, last & np.uint64(PAGE_MASK), ACC_WRITE, mmu == 1)
         if st != T_OK:
             s.mem_status = MEM_FAULT
             return
@@ -136,10 +164,12 @@ def write_slow(s, lin, size, value, mmu):
     if not crossing:
         if flags0 & P.PAGE_RAM:
             if flags0 & P.PAGE_CODE == 0:
-                _fill(s, lin, phys0, mmu, wr0, host0, flags0)
+                _fill(s, lin, phys0, mmu, wr0, gl0, host0, flags0)
             write_host(host0 + np.uint64(phys0 & 0xFFF), size, np.uint64(value))
+            if flags0 & P.PAGE_PT:
+                page_table_written(s)
         elif flags0 & P.PAGE_ROM:
-            _fill(s, lin, phys0, mmu, False, host0, flags0)   # writes to ROM are ignored
+            _fill(s, lin, phys0, mmu, False, gl0, host0, flags0)   # writes to ROM are ignored
         else:
             s.exc_addr = phys0
             s.mem_status = MEM_MMIO
@@ -152,6 +182,8 @@ def write_slow(s, lin, size, value, mmu):
             ph, fl, ho = (phys1 & np.uint64(PAGE_MASK)) + (a & np.uint64(0xFFF)), flags1, host1
         if fl & P.PAGE_RAM:
             write_host(ho + np.uint64(ph & 0xFFF), 1, (np.uint64(value) >> np.uint64(8 * k)) & np.uint64(0xFF))
+    if (flags0 | flags1) & P.PAGE_PT:
+        page_table_written(s)
 
 
 _sig_read = types.uint64(types.voidptr, types.uint32, types.uint32, types.uint32)

@@ -21,6 +21,12 @@ from .irstate import JumpEntry, jump_hash
 JMP_CACHE_BITS = 14
 
 
+def jump_key(hflags, asid):
+    """What the dispatcher compares besides the pc: the mode and the address
+    space (the ASID in bits 20..31), so a CR3 switch needs no flush."""
+    return hflags | (asid << 20)
+
+
 class TranslationBlock:
     __slots__ = ("key", "eip", "linear", "fn", "slots_addr", "slot_targets", "pages", "byte_ranges",
                  "incoming", "valid", "n_insns", "name", "ir_text", "insns", "size", "exec_count")
@@ -84,13 +90,13 @@ class TranslationCache:
                     softmmu.protect_code_page(self.tlb, pfn << P.PAGE_SHIFT)
             page_set.add(tb)
             self._mark(phys, length, True)
-        self.remember_jump(tb, tb.linear, tb.key[2])
 
-    def remember_jump(self, tb, linear, hflags):
+    def remember_jump(self, tb, linear, key):
+        """Enter tb in the native jump cache under (linear pc, jump_key)."""
         idx = jump_hash(linear, self.jmp_mask)
         e = self.jmp_cache[idx]
         e.pc = linear & 0xFFFFFFFF
-        e.hflags = hflags
+        e.hflags = key
         e.fn = tb.fn
 
     def flush_jump_cache(self):

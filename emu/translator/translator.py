@@ -14,7 +14,7 @@ from ..softmmu.paging import ACC_CODE, T_OK, translate
 from .block import Insn, emit_block
 from .gen import IRGen, TranslationError
 from .jit import JitEngine
-from .tbcache import TranslationBlock, TranslationCache
+from .tbcache import TranslationBlock, TranslationCache, jump_key
 
 MAX_BLOCK_INSNS = 64
 
@@ -44,7 +44,7 @@ class Translator:
 
     # --- code fetch -------------------------------------------------------------------
     def code_phys(self, linear, user):
-        st, phys, _ = _translate_code(self.state_array, linear & 0xFFFFFFFF, user)
+        st, phys, _, _ = _translate_code(self.state_array, linear & 0xFFFFFFFF, user)
         if st != T_OK:
             raise CodeFetchFault(linear)
         return int(phys)
@@ -79,8 +79,7 @@ class Translator:
         tb = self.cache.get(key)
         if tb is None:
             tb = self.translate(linear, eip, cs_base, hflags, user)
-        else:
-            self.cache.remember_jump(tb, linear, hflags)
+        self.cache.remember_jump(tb, linear, jump_key(hflags, cpu.tlb_asid))
         return tb
 
     def decode_at(self, linear, eip, hflags, user):
