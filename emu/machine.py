@@ -339,6 +339,13 @@ class Machine:
             self._callback_error = exc
         self.cpu.exit_request = 1
 
+    def call_soon(self, fn):
+        """Run fn() on the run loop's thread at its next turn (thread-safe; wakes a
+        halted CPU).  Threads that feed devices (serial input) use it."""
+        self.timers.schedule(0, fn)
+        self.cpu.exit_request = 1
+        self.wake.set()
+
     def request_exit(self, status, message=None):
         """Stop the run loop with this exit status (devices call it)."""
         if self.exit_status is None:
