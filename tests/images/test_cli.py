@@ -1,0 +1,73 @@
+"""The command line: help, and one-line errors for expected failures."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run(args, env_extra=None, path=None):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run([sys.executable, "-m", "emu.images"] + args, capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def one_line_error(result, rc):
+    assert result.returncode == rc, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("pyemu-images: error: "), lines[0]
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_help_names_every_command():
+    r = run(["--help"])
+    assert r.returncode == 0
+    for word in ("build", "path", "list", "clean", "tiny", "debian", "PYEMU_IMAGE_DIR"):
+        assert word in r.stdout, word
+    assert run(["build", "--help"]).returncode == 0
+
+
+@pytest.mark.parametrize("args", [["build", "nosuch"], ["path", "all"], ["path", "nosuch"]])
+def test_unknown_image_is_a_one_line_error(args):
+    line = one_line_error(run(args), 2)
+    assert "unknown image" in line
+
+
+def test_missing_command_is_a_one_line_error():
+    one_line_error(run([]), 2)
+
+
+def test_unusable_image_dir_is_a_one_line_error(tmp_path):
+    # A file where the cache directory should be: fails even for root, unlike chmod.
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    line = one_line_error(run(["build", "tiny"], {"PYEMU_IMAGE_DIR": str(blocker / "cache")}), 1)
+    assert str(blocker / "cache") in line and "PYEMU_IMAGE_DIR" in line
+
+
+def test_path_of_an_image_not_built(tmp_path):
+    line = one_line_error(run(["path", "tiny", "--kernel"], {"PYEMU_IMAGE_DIR": str(tmp_path)}), 1)
+    assert "not built" in line and "pyemu-images build tiny" in line
+
+
+def test_no_apt_is_a_one_line_error(tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    line = one_line_error(run(["build", "debian"], {"PYEMU_IMAGE_DIR": str(tmp_path / "c")},
+                              path=str(empty)), 1)
+    assert "apt-get" in line and "Debian" in line
+
+
+def test_list_and_clean_on_an_empty_cache(tmp_path):
+    env = {"PYEMU_IMAGE_DIR": str(tmp_path / "c")}
+    r = run(["list"], env)
+    assert r.returncode == 0 and "no images built" in r.stdout
+    r = run(["clean"], env)
+    assert r.returncode == 0, r.stderr
+    r = run(["clean", "--all"], env)
+    assert r.returncode == 0, r.stderr
