@@ -78,7 +78,9 @@ class Descriptor:
 
     @property
     def readable(self):
-        return self.is_data or bool(self.hi & H.DESC_RW)
+        """A data segment, or a code segment with R set; never a system descriptor
+        (a TSS or LDT type has bit 1 set too, but is no readable segment)."""
+        return self.is_data or (self.is_code and bool(self.hi & H.DESC_RW))
 
     @property
     def writable(self):
@@ -112,8 +114,11 @@ def fetch(m, selector, vector=VEC_GP, ext=False):
     cpu = m.cpu
     index = selector & 0xFFF8
     if selector & 4:
+        # The LDTR cache decides, not its selector: after reset it holds base 0,
+        # limit FFFF (SDM Vol. 3A Table 9-1) and is usable; LLDT with a null
+        # selector marks it invalid (flags 0), and then every TI=1 selector faults.
         table = cpu.ldtr
-        if not table.flags & H.DESC_P or (table.selector & 0xFFFC) == 0:
+        if not table.flags & H.DESC_P:
             raise GuestFault(vector, selector_error(selector, ext))
         base, limit = table.base, table.limit
     else:

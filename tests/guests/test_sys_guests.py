@@ -1,0 +1,70 @@
+"""System-level guests (src/sys_*.S), run on pyemu and on qemu-system-i386.
+
+Each program sets up its own descriptor tables (sys.inc) and checks one area
+of the system architecture: it prints every value it observes, then "PASS
+<name>" and exits through isa-debug-exit with its code (or FAIL, code +
+0x40).  The -bios ones (sys_bios.inc) start at the reset vector.  As in
+test_guests.py, two tests per program:
+  test_sys_guest_passes_on_pyemu   pyemu runs it to "PASS" with the expected status
+  test_sys_guest_matches_qemu      the serial output is byte for byte QEMU's, and
+                                   so is the exit status (QEMU must pass too)
+By hand: `python tests/guests/syslib.py NAME` shows both runs and a diff.
+"""
+import pytest
+
+from . import guestlib, syslib
+from .test_guests import _diff, check_clean_run
+
+# program -> the code it writes to isa-debug-exit on success
+PROGRAMS = {
+    "sys_reset": 0x30,       # -bios: power-on state, real mode, IVT, A20 through port 92h
+    "sys_segments": 0x31,    # segment loads: descriptor checks, #GP/#SS/#NP error codes, LDT, TR, LAR..ARPL
+}
+
+
+class SysRuns:
+    def __init__(self, tmp_path_factory):
+        self.dir = tmp_path_factory.mktemp("sysguests")
+        self._images = {}
+        self._runs = {}
+
+    def image(self, name):
+        if name not in self._images:
+            self._images[name] = syslib.build(name, self.dir)
+        return self._images[name]
+
+    def run(self, emulator, name):
+        key = (emulator, name)
+        if key not in self._runs:
+            image, kind = self.image(name)
+            fn = syslib.run_pyemu if emulator == "pyemu" else syslib.run_qemu
+            self._runs[key] = fn(image, kind)
+        return self._runs[key]
+
+
+@pytest.fixture(scope="module")
+def sys_runs(tmp_path_factory):
+    return SysRuns(tmp_path_factory)
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_sys_guest_passes_on_pyemu(sys_runs, name):
+    run = sys_runs.run("pyemu", name)
+    check_clean_run(run, "pyemu")
+    out = run.stdout.decode("latin-1")
+    assert ("PASS %s\n" % name) in out and run.status == guestlib.exit_status(PROGRAMS[name]), (
+        "%s did not pass on pyemu (expected PASS and exit status %d):\n%s"
+        % (name, guestlib.exit_status(PROGRAMS[name]), run.describe()))
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_sys_guest_matches_qemu(sys_runs, name):
+    ref = sys_runs.run("qemu", name)
+    assert not ref.timed_out and ("PASS %s\n" % name).encode() in ref.stdout, (
+        "the reference run on QEMU did not pass: the test program itself is wrong\n" + ref.describe())
+    assert ref.status == guestlib.exit_status(PROGRAMS[name])
+    run = sys_runs.run("pyemu", name)
+    check_clean_run(run, "pyemu")
+    assert run.stdout == ref.stdout, "serial output differs from QEMU's (- qemu, + pyemu):\n%s\n%s" % (
+        _diff(ref.stdout, run.stdout), run.stderr)
+    assert run.status == ref.status, "exit status %r, QEMU's %r" % (run.status, ref.status)
