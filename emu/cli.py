@@ -56,6 +56,51 @@ def _parse_device(spec):
     return name, props
 
 
+def _on_off(value, what):
+    if value in ("on", "yes", "true", "1"):
+        return True
+    if value in ("off", "no", "false", "0"):
+        return False
+    raise UsageError("%s: '%s' is not on or off" % (what, value))
+
+
+def _parse_machine(spec, cfg):
+    """-machine pc[,apic=on|off] (also type=pc)."""
+    parts = [p for p in spec.split(",") if p]
+    if parts and "=" not in parts[0]:
+        mtype, parts = parts[0], parts[1:]
+    else:
+        mtype = "pc"
+    props = {}
+    for p in parts:
+        if "=" not in p:
+            raise UsageError("-machine: property '%s' needs a value" % p)
+        k, v = p.split("=", 1)
+        props[k] = v
+    mtype = props.pop("type", mtype)
+    if mtype not in ("pc", "pc-i440fx", "q35", "none"):
+        raise UsageError("unsupported machine type '%s' (pyemu emulates a pc)" % mtype)
+    if "apic" in props:
+        cfg.apic = _on_off(props.pop("apic"), "-machine apic")
+    if props:
+        raise UsageError("-machine: unknown property '%s' (pyemu knows: apic=on|off)" % sorted(props)[0])
+
+
+def _parse_rtc(spec, cfg):
+    """-rtc base=utc|localtime|DATE (other QEMU -rtc properties are accepted and ignored)."""
+    from .board import parse_rtc_base
+    for p in spec.split(","):
+        k, _, v = p.partition("=")
+        if k == "base":
+            try:
+                parse_rtc_base(v)
+            except ValueError as e:
+                raise UsageError("-rtc: %s" % e) from None
+            cfg.rtc_base = v
+        elif k not in ("clock", "driftfix"):
+            raise UsageError("-rtc: unknown property '%s' (pyemu knows: base=)" % k)
+
+
 def _int(text, what):
     try:
         return int(text, 0)
@@ -80,23 +125,29 @@ def build_parser():
     p.add_argument("-version", "--version", action="version", version="pyemu " + __version__)
     g = p.add_argument_group("machine")
     g.add_argument("-m", metavar="SIZE", default="128M", help="guest RAM, e.g. 128M or 1G (default 128M)")
-    g.add_argument("-machine", "-M", metavar="TYPE", help="accepted for compatibility: pc")
+    g.add_argument("-machine", "-M", metavar="pc[,apic=on|off]",
+                   help="the PC; apic=off leaves out the local APIC and IOAPIC (8259 PIC only, "
+                        "no MP table, CPUID without the APIC flag)")
+    g.add_argument("-rtc", metavar="base=utc|localtime|DATE",
+                   help="RTC time at power-on: utc (default), localtime, or YYYY-MM-DD[THH:MM:SS]")
     g.add_argument("-cpu", metavar="MODEL", help="accepted for compatibility (one CPU model: docs/cpu-model.md)")
     g.add_argument("-device", metavar="DRIVER[,PROP=VALUE...]", action="append", default=[],
                    help="add a device: isa-debug-exit[,iobase=0xf4,iosize=4]")
     g = p.add_argument_group("boot")
-    g.add_argument("-kernel", metavar="FILE", help="boot this kernel (multiboot ELF)")
-    g.add_argument("-initrd", metavar="FILE", help="initial RAM disk (multiboot: modules, comma separated)")
+    g.add_argument("-kernel", metavar="FILE", help="boot this kernel: a Linux bzImage or a multiboot ELF")
+    g.add_argument("-initrd", metavar="FILE", help="initial RAM disk (Linux), or multiboot modules, comma separated")
     g.add_argument("-append", metavar="CMDLINE", default="", help="kernel command line")
     g.add_argument("-bios", metavar="FILE", help="firmware image, mapped below 4 GB; the CPU starts at its reset vector")
     g.add_argument("-no-reboot", action="store_true", help="exit instead of rebooting")
     g = p.add_argument_group("console and devices")
     g.add_argument("-nographic", action="store_true", help="no display: the serial port is on the terminal")
-    g.add_argument("-display", metavar="TYPE", help="accepted for compatibility: none")
+    g.add_argument("-display", metavar="TYPE", help="accepted for compatibility: none (pyemu has no display)")
     g.add_argument("-serial", metavar="DEV", action="append", default=[],
-                   help="serial port back end: stdio, null, file:PATH (repeat for COM2..COM4)")
-    g.add_argument("-debugcon", metavar="DEV", help="debug console on port 0xE9: stdio, null, file:PATH")
-    g.add_argument("-monitor", metavar="DEV", help="accepted for compatibility: none")
+                   help="serial port back end (default stdio; repeat for COM2..COM4): stdio, null, "
+                        "file:PATH, pipe:PATH, pty, tcp:[HOST]:PORT[,server][,nowait].  On a terminal, "
+                        "stdio is raw: C-a x quits, C-a h helps")
+    g.add_argument("-debugcon", metavar="DEV", help="debug console on port 0xE9, same back ends as -serial")
+    g.add_argument("-monitor", metavar="DEV", help="accepted for compatibility: none or stdio (pyemu has no monitor)")
     g = p.add_argument_group("debugging")
     g.add_argument("-d", metavar="ITEM[,...]", help="log items: " + ", ".join(LOG_ITEMS) + " (-d help lists them)")
     g.add_argument("-D", metavar="FILE", help="write the -d log to FILE instead of stderr")
@@ -121,10 +172,17 @@ def parse_args(argv):
     cfg.append = args.append or ""
     cfg.no_reboot = args.no_reboot
     cfg.bios = args.bios
-    if args.machine and args.machine.split(",")[0] not in ("pc", "pc-i440fx", "q35", "none"):
-        raise UsageError("unsupported machine type '%s' (pyemu emulates a pc)" % args.machine)
+    if args.machine:
+        _parse_machine(args.machine, cfg)
+    if args.rtc:
+        _parse_rtc(args.rtc, cfg)
     cfg.serial = args.serial or ["stdio"]
     cfg.debugcon = args.debugcon
+    try:
+        from .console import check_options
+        check_options(cfg.serial, cfg.debugcon, args.monitor, args.display)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     for spec in args.device:
         name, props = _parse_device(spec)
         if name == "isa-debug-exit":
@@ -169,7 +227,9 @@ def _read_file(path, what):
 def run_config(cfg):
     """Build the machine for cfg, boot it, run it; returns the exit status."""
     from .boot import BootError
+    from .console import attached
     from .debug.log import open_log
+    from .devices.chardev import ChardevError
     from .machine import Machine
     if not cfg.kernel and not cfg.bios:
         raise UsageError("nothing to boot: give -kernel FILE or -bios FILE (or try 'pyemu demo')")
@@ -181,17 +241,26 @@ def run_config(cfg):
             path = item.split(" ")[0]
             modules.append((_read_file(path, "initrd"), item))
     log = open_log(cfg.log_items, cfg.log_file)
-    machine = Machine(cfg, log=log)
     try:
-        from .boot import firmware, multiboot
+        machine = Machine(cfg, log=log)
+    except ChardevError as e:         # a -serial/-debugcon back end that cannot be opened
+        raise UsageError(str(e)) from None
+    try:
+        from .boot import firmware, linux, multiboot
         if bios is not None:
             firmware.load_bios(machine, bios)
         if kernel is not None:
-            if multiboot.is_multiboot(kernel):
+            if linux.is_bzimage(kernel):
+                initrd = modules[0][0] if modules else None
+
+                def boot():
+                    linux.load(machine, kernel, cfg.append, initrd)
+            elif multiboot.is_multiboot(kernel):
                 def boot():
                     multiboot.load(machine, kernel, cfg.append, modules)
             else:
-                raise BootError("'%s' is not a kernel pyemu can boot (no multiboot header)" % cfg.kernel)
+                raise BootError("'%s' is not a kernel pyemu can boot (neither a Linux bzImage nor a "
+                                "multiboot kernel)" % cfg.kernel)
             boot()
             machine.reboot_hook = boot
         if cfg.gdb:
@@ -201,8 +270,10 @@ def run_config(cfg):
                 stub.listen()
             except OSError as e:
                 raise UsageError("cannot listen for gdb on %s: %s" % (cfg.gdb, e.strerror)) from None
-            return stub.serve(wait_first=cfg.gdb_wait)
-        return machine.run()
+            with attached(machine):      # back ends started, terminal and signals handled
+                return stub.serve(wait_first=cfg.gdb_wait)
+        with attached(machine):
+            return machine.run()
     except BootError as e:
         raise UsageError(str(e)) from None
     finally:

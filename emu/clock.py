@@ -1,4 +1,12 @@
-"""The virtual clock: host monotonic time, or executed instructions with -icount."""
+"""The virtual clock: host monotonic time, or executed instructions with -icount.
+
+In real-time mode the clock stands still while pyemu translates code
+(`stopped()`): a real CPU never waits for a JIT, and a guest that measures
+one clock against another (Linux calibrating its delay loop and TSC against
+the PIT) would otherwise see time jump by whole milliseconds inside a short
+loop the first time the loop is translated.
+"""
+import contextlib
 import time
 
 TSC_HZ = 1_000_000_000      # the virtual TSC ticks once per nanosecond
@@ -11,6 +19,7 @@ class Clock:
         self.instructions = instructions
         self.idle_ns = 0            # -icount: virtual time that passed while the CPU was halted
         self._t0 = time.monotonic_ns()
+        self._stopped_at = None     # host time the clock was stopped at (real-time mode)
 
     @property
     def deterministic(self):
@@ -18,8 +27,22 @@ class Clock:
 
     def ns(self):
         if self.icount_shift is None:
-            return time.monotonic_ns() - self._t0
+            now = self._stopped_at
+            return (time.monotonic_ns() if now is None else now) - self._t0
         return (self.instructions() << self.icount_shift) + self.idle_ns
+
+    @contextlib.contextmanager
+    def stopped(self):
+        """Time spent inside does not pass for the guest (translation)."""
+        if self.icount_shift is not None or self._stopped_at is not None:
+            yield
+            return
+        self._stopped_at = time.monotonic_ns()
+        try:
+            yield
+        finally:
+            self._t0 += time.monotonic_ns() - self._stopped_at
+            self._stopped_at = None
 
     def skip_to(self, deadline_ns):
         """-icount: a halted CPU lets virtual time jump to the next event."""

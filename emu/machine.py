@@ -12,15 +12,10 @@ import threading
 
 from .clock import Clock
 from .cpu import hflags as H
-from .cpu.state import CS, DS, EAX, EBX, ES, FS, GS, SS, CpuState
+from .cpu.state import CS, SS, CpuState
+from .board import PcBoard
 from .devices.base import IoBus
 from .devices.chardev import open_backend
-from .devices.debugcon import DebugCon
-from .devices.debugexit import DebugExit
-from .devices.pic import PicPair
-from .devices.pit import Pit8254
-from .devices.port92 import Port92
-from .devices.uart import Uart16550
 from .softmmu.linear import LinearMemory
 from .softmmu.mmu import Mmu
 from .softmmu.phys import PhysicalMemory
@@ -71,7 +66,11 @@ class Machine:
         self.exit_message = None
         self._callback_error = None
         self._stop_on_hlt = self._stop_on_exception = False
-        self.intc = None                    # the interrupt controller (PIC): output() / acknowledge()
+        # The CPU's interrupt controller (the local APIC, or the PIC without one):
+        # it calls set_intr(level) when "an interrupt can be delivered" changes,
+        # and acknowledge() returns the vector to deliver (None if it went away).
+        self.intc = None
+        self.msr_hooks = {}                 # MSR number -> (read() -> value, write(value) -> ok)
         self._nmi = False
         self.reboot_hook = None             # set by the boot code: how to start again after a reset
         self.paused = None                  # why run() returned to a debugger ("breakpoint", "interrupt")
@@ -97,27 +96,14 @@ class Machine:
         callbacks.register_machine(self.cpu_addr, self)
         self.io = IoBus()
         self.serial_backends = serial_backends or [open_backend(s) for s in config.serial]
-        self.serial = []
-        for k, backend in enumerate(self.serial_backends[:4]):
-            base = (0x3F8, 0x2F8, 0x3E8, 0x2E8)[k]
-            dev = Uart16550(backend, iobase=base)
-            self.io.add(dev)
-            self.serial.append(dev)
-        self.io.add(PicPair())
-        self.io.add(Pit8254())
-        self.io.add(Port92(self.set_a20, self.reset))
-        if config.debugcon:
-            self.io.add(DebugCon(open_backend(config.debugcon)))
-        if config.debug_exit:
-            base, size = config.debug_exit
-            self.io.add(DebugExit(self.request_exit, base, size))
+        self.board = PcBoard(self)          # the PC's devices and IRQ wiring (emu/board.py)
+        self.serial = self.board.serial
         self.reset_cpu()
         self.attach_devices()
 
     def attach_devices(self):
         """Tell every device the board is complete (clock, IRQ routing)."""
-        for dev in self.io.devices:
-            dev.attach(self)
+        self.board.attach()
 
     def _retired(self):
         """Instructions retired so far, including the current native slice."""
@@ -172,20 +158,24 @@ class Machine:
         self.flush_tlb(everything=True)
         self.update_hflags()
 
-    def enter_flat32(self, entry, eax=0, ebx=0):
-        """32-bit protected mode with flat segments, paging off: the multiboot entry state."""
+    def enter_flat32(self, entry, code_selector=0x08, data_selector=0x10, regs=None):
+        """32-bit protected mode with flat 4 GB segments, paging and interrupts off:
+        the entry state of the multiboot and Linux 32-bit boot protocols.
+        regs: {"eax": value, ...}; every other general register is 0."""
+        from .cpu.state import REG_NAMES32
         cpu = self.cpu
         cpu.cr[0] = H.CR0_PE | H.CR0_ET
         code = H.DESC_P | H.DESC_S | H.DESC_CODE | H.DESC_RW | H.DESC_ACCESSED | H.DESC_B | H.DESC_G
         data = H.DESC_P | H.DESC_S | H.DESC_RW | H.DESC_ACCESSED | H.DESC_B | H.DESC_G
-        for s, sel, flags in ((CS, 0x08, code), (SS, 0x10, data), (DS, 0x10, data), (ES, 0x10, data),
-                              (FS, 0x10, data), (GS, 0x10, data)):
+        for s in range(6):
             seg = cpu.seg[s]
-            seg.selector, seg.base, seg.limit, seg.flags = sel, 0, 0xFFFFFFFF, flags
+            seg.selector, seg.flags = (code_selector, code) if s == CS else (data_selector, data)
+            seg.base, seg.limit = 0, 0xFFFFFFFF
         cpu.eip = entry
         cpu.eflags = H.FIXED_ONE
-        cpu.regs[EAX] = eax
-        cpu.regs[EBX] = ebx
+        values = regs or {}
+        for k, name in enumerate(REG_NAMES32):
+            cpu.regs[k] = values.get(name, 0)
         self.flush_tlb(everything=True)
         self.update_hflags()
 
@@ -236,9 +226,13 @@ class Machine:
 
     # --- interrupts ---------------------------------------------------------------------------
     def set_irq(self, n, level):
-        """An ISA interrupt line changed (devices call this)."""
-        if self.intc is not None:
-            self.intc.set_irq(n, level)
+        """An ISA interrupt line changed (devices call this; the board routes it
+        to the PIC and the IOAPIC)."""
+        self.board.set_irq(n, level)
+
+    def apic_enabled(self):
+        """CPUID reports the APIC only while there is one and it is globally enabled."""
+        return self.board.apic_enabled()
 
     def pulse_irq(self, n):
         self.set_irq(n, 1)
@@ -482,7 +476,8 @@ class Machine:
             slot = cpu.link_slot
             cpu.link_slot = 0
             try:
-                tb = self.translator.lookup()
+                with self.clock.stopped():
+                    tb = self.translator.lookup()
             except CodeFetchFault:
                 self._exception()
                 return
@@ -501,6 +496,9 @@ class Machine:
             pass
         elif r == X.EXIT_DEBUG:
             self.paused = "breakpoint"
+        elif r == X.EXIT_HOT:
+            with self.clock.stopped():
+                self.translator.tier_up()
         else:
             raise RuntimeError("native code returned unknown exit %d" % r)
 
@@ -553,6 +551,7 @@ class Machine:
             self.request_exit(0, "pyemu: the guest reset the machine; exiting (-no-reboot)")
             return
         self.reset_cpu()
+        self.board.reset()
         self.tbs.flush()
         if self.reboot_hook is not None:
             self.reboot_hook()

@@ -152,7 +152,7 @@ def load(machine, data, cmdline="", modules=()):
                        LOADER_NAME_ADDR)                       # 64 boot_loader_name
     phys.write(INFO_ADDR, info)
     phys.write(GDT_ADDR, GDT)
-    machine.enter_flat32(entry, eax=BOOT_MAGIC, ebx=INFO_ADDR)
+    machine.enter_flat32(entry, regs={"eax": BOOT_MAGIC, "ebx": INFO_ADDR})
     machine.cpu.gdtr.base = GDT_ADDR
     machine.cpu.gdtr.limit = len(GDT) - 1
     return entry
