@@ -21,6 +21,8 @@ class MachineConfig:
     gdb: str = None
     gdb_wait: bool = False
     nochain: bool = False             # PYEMU_NOCHAIN=1: never link blocks (bisecting the JIT)
+    apic: bool = True                 # local APIC + IOAPIC (-machine pc,apic=off: 8259 PIC only)
+    rtc_base: str = "utc"             # RTC time at power-on: utc, localtime or YYYY-MM-DDTHH:MM:SS
 
     @property
     def ram_size(self):

@@ -28,14 +28,20 @@ def _regs_of(text):
     return words
 
 
-def cpuid(leaf, subleaf=0):
-    """(EAX, EBX, ECX, EDX) for CPUID leaf."""
+APIC_BIT = 9      # CPUID.1:EDX: on-chip local APIC, only while the machine has one enabled
+
+
+def cpuid(leaf, subleaf=0, apic=False):
+    """(EAX, EBX, ECX, EDX) for CPUID leaf.  apic: the local APIC exists and is
+    globally enabled (SDM Vol. 3A 10.4.3: clearing IA32_APIC_BASE[11] clears the flag)."""
     if leaf == 0:
         ebx, edx, ecx = _regs_of(VENDOR)
         return 1, ebx, ecx, edx
     if leaf == 1:
         eax = (FAMILY << 8) | (MODEL << 4) | STEPPING
         edx = sum(1 << b for b in FEATURES_EDX.values())
+        if apic:
+            edx |= 1 << APIC_BIT
         ecx = sum(1 << b for b in FEATURES_ECX.values())
         return eax, 0, ecx, edx
     if leaf == 0x80000000:
@@ -49,5 +55,5 @@ def cpuid(leaf, subleaf=0):
         return w[0], w[1], w[2], w[3]
     # SDM: a leaf above the maximum returns the highest basic leaf's data
     if leaf < 0x80000000:
-        return cpuid(1)
+        return cpuid(1, apic=apic)
     return 0, 0, 0, 0

@@ -58,6 +58,19 @@ class IoBus:
                 self._owner[p] = dev
         self.devices.append(dev)
 
+    def map_range(self, dev, first, count):
+        """Give dev the free ports of [first, first+count) (a PCI I/O BAR moving
+        in); ports another device owns stay with it."""
+        for p in range(first, min(first + count, 0x10000)):
+            if self._owner[p] is None:
+                self._owner[p] = dev
+
+    def unmap_range(self, dev, first, count):
+        """Take back the ports of [first, first+count) that dev owns."""
+        for p in range(first, min(first + count, 0x10000)):
+            if self._owner[p] is dev:
+                self._owner[p] = None
+
     def read(self, port, size):
         dev = self._owner[port & 0xFFFF]
         if dev is None:

@@ -176,10 +176,18 @@ class PicPair(Device):
         self.slave = Pic8259(False)
         self.machine = None
         self._output = False
+        self.output_sink = None             # where INTR goes (board: the local APIC's LINT0); None: the CPU
 
     def attach(self, machine):
         self.machine = machine
         machine.intc = self
+
+    def reset(self):
+        """Power-on state of both chips, ELCR all edge."""
+        for chip in (self.master, self.slave):
+            chip.reset()
+            chip.elcr = 0
+        self._update()
 
     # --- lines -------------------------------------------------------------------------------
     def set_irq(self, n, level):
@@ -199,7 +207,9 @@ class PicPair(Device):
         out = self.master.pending_irq() >= 0
         if out != self._output or out:
             self._output = out
-            if self.machine is not None:
+            if self.output_sink is not None:
+                self.output_sink(out)
+            elif self.machine is not None:
                 self.machine.set_intr(out)
 
     def output(self):

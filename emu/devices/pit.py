@@ -110,6 +110,10 @@ class Pit8254(Device):
         self.channels[2].gate = False
 
     def reset(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.speaker = 0
         self.attach(self.machine)
 
     def _now(self):
@@ -211,6 +215,8 @@ class Pit8254(Device):
             ch.armed = True                        # rising gate triggers modes 1 and 5
         elif level and not ch.gate and ch.mode in (2, 3):
             ch.load_ns = self._now()               # and reloads modes 2 and 3
+        if level and not ch.gate and ch.mode in (0, 4) and not ch.armed and not ch.null_count:
+            ch.load_ns = self._now()               # a count written while the gate was low starts now
         ch.gate = level
         if level and ch.mode in (0, 2, 3, 4) and not ch.null_count:
             ch.armed = True

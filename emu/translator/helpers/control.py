@@ -240,6 +240,9 @@ MTRR_MSRS = ({0x250, 0x258, 0x259} | set(range(0x268, 0x270)) | set(range(0x200,
 
 def read_msr(m, n):
     cpu = m.cpu
+    hook = m.msr_hooks.get(n)          # MSRs a device implements (IA32_APIC_BASE: the local APIC)
+    if hook is not None:
+        return hook[0]()
     if n == MSR_TSC:
         return m.clock.tsc() + cpu.tsc_offset
     if n == MSR_SYSENTER_CS:
@@ -257,6 +260,11 @@ def read_msr(m, n):
 
 def write_msr(m, n, value):
     cpu = m.cpu
+    hook = m.msr_hooks.get(n)
+    if hook is not None:
+        if not hook[1](value):
+            raise GuestFault(VEC_GP, 0)
+        return
     if n == MSR_TSC:
         cpu.tsc_offset = value - m.clock.tsc()
     elif n == MSR_SYSENTER_CS:

@@ -26,7 +26,8 @@ def helper_unimplemented(m, a0, a1, a2):
 @python_helper
 def helper_cpuid(m, a0, a1, a2):
     cpu = m.cpu
-    eax, ebx, ecx, edx = model.cpuid(cpu.regs[EAX] & 0xFFFFFFFF, cpu.regs[ECX] & 0xFFFFFFFF)
+    eax, ebx, ecx, edx = model.cpuid(cpu.regs[EAX] & 0xFFFFFFFF, cpu.regs[ECX] & 0xFFFFFFFF,
+                                     apic=m.apic_enabled())
     cpu.regs[0], cpu.regs[3], cpu.regs[1], cpu.regs[2] = eax, ebx, ecx, edx
     return HELPER_OK
 

@@ -1,0 +1,265 @@
+"""The PC board: which devices a Machine has, where they sit, and how their
+interrupt lines are wired.  All IRQ routing is here.
+
+    ISA IRQ n ──┬──► 8259 pair (pic.py) ── INTR ──► LINT0 of the local APIC ──► CPU
+                │                                   (ExtINT: the PIC gives the vector;
+                │                                    APIC disabled: straight to the CPU)
+                └──► IOAPIC pin n (IRQ 0 -> pin 2) ── messages ──► local APIC
+    PCI INTx# ──► PIRQA-D (piix.pirq_of) ──┬──► ISA IRQ per PIIX3 PIRQRC (shared, level)
+                                           └──► IOAPIC pins 16-19
+
+Devices: COM1-COM4 (one per -serial back end; COM1 0x3F8 IRQ 4, COM2 0x2F8
+IRQ 3, COM3 0x3E8 IRQ 4, COM4 0x2E8 IRQ 3), the 8259 pair with ELCR, the
+8254 PIT and port 0x61, the MC146818 RTC/CMOS, the i8042 keyboard
+controller, ports 0x80 and 0x92, PCI bus 0 with the i440FX host bridge
+(00:00.0), the PIIX3 ISA bridge (00:01.0) and IDE function (00:01.1), the
+local APIC (0xFEE00000) and IOAPIC (0xFEC00000) unless MachineConfig.apic
+is off, and the debug console / isa-debug-exit when configured.
+
+Without a BIOS, the board also leaves the chipset the way PC firmware does
+(`firmware_setup`): CMOS memory-size bytes and checksum, PCI interrupt
+routing (PIRQA-D -> IRQ 10, 10, 11, 11, level-triggered in the ELCR), the
+IDE bus-master BAR at 0xC000, and virtual-wire mode in the local APIC.
+"""
+import calendar
+import time
+
+from .devices import ioapic as IOAPIC_MOD
+from .devices import lapic as LAPIC_MOD
+from .devices.chardev import open_backend
+from .devices.debugcon import DebugCon
+from .devices.debugexit import DebugExit
+from .devices.i440fx import I440FX
+from .devices.i8042 import I8042
+from .devices.ioapic import IoApic
+from .devices.lapic import LocalApic
+from .devices.pci import COMMAND, INTERRUPT_LINE, PciBus
+from .devices.pic import PicPair
+from .devices.piix import IDETIM_PRI, IDETIM_SEC, PIRQRC, Piix3Ide, Piix3Isa, ResetControl, pirq_of
+from .devices.pit import Pit8254
+from .devices.port80 import Port80
+from .devices.port92 import Port92
+from .devices.rtc import Rtc
+from .devices.uart import Uart16550
+
+COM_PORTS = ((0x3F8, 4), (0x2F8, 3), (0x3E8, 4), (0x2E8, 3))
+LAPIC_BASE = LAPIC_MOD.DEFAULT_BASE
+IOAPIC_BASE = IOAPIC_MOD.DEFAULT_BASE
+LAPIC_ID, IOAPIC_ID = 0, 1
+PIIX_SLOT = 1
+FIRMWARE_PIRQ_IRQS = (10, 10, 11, 11)     # what SeaBIOS programs on a PIIX board
+IDE_BM_BASE = 0xC000
+MSR_APIC_BASE = 0x1B
+
+
+def isa_irq_to_ioapic_pin(irq):
+    """ISA IRQ 0 (the PIT) is wired to IOAPIC pin 2 (the usual interrupt source
+    override); IRQ 2 is the 8259 cascade and reaches no pin; the others are 1:1."""
+    if irq == 0:
+        return 2
+    if irq == 2:
+        return None
+    return irq
+
+
+def parse_rtc_base(spec):
+    """-rtc base=: 'utc' (default), 'localtime', or a date 'YYYY-MM-DD[THH:MM:SS]'
+    -> seconds since 1970 as the guest's clock shows them (None: host UTC)."""
+    if spec in (None, "", "utc"):
+        return None
+    if spec == "localtime":
+        t = time.time()
+        return t + time.localtime(t).tm_gmtoff
+    for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            return float(calendar.timegm(time.strptime(spec, fmt)))
+        except ValueError:
+            pass
+    raise ValueError("invalid RTC base '%s' (use utc, localtime or YYYY-MM-DDTHH:MM:SS)" % spec)
+
+
+class PcBoard:
+    def __init__(self, machine):
+        self.machine = machine
+        config = machine.config
+        io = machine.io
+        self.devices = []                  # everything that gets attach(machine) and reset()
+        self._line_sources = [dict() for _ in range(16)]
+
+        self.serial = []
+        for k, backend in enumerate(machine.serial_backends[:4]):
+            base, irq = COM_PORTS[k]
+            self._add_io(Uart16550(backend, iobase=base, irq=irq))
+            self.serial.append(self.devices[-1])
+        self.pic = self._add_io(PicPair())
+        self.pit = self._add_io(Pit8254())
+        self.rtc = self._add_io(Rtc(irq=8, start=parse_rtc_base(getattr(config, "rtc_base", None))))
+        self.kbc = self._add_io(I8042(machine.set_a20, machine.reset))
+        self.port80 = self._add_io(Port80())
+        self.port92 = self._add_io(Port92(machine.set_a20, machine.reset))
+
+        self.pci = self._add_io(PciBus())
+        self.host_bridge = self.pci.add(0, 0, I440FX())
+        self.isa_bridge = self.pci.add(PIIX_SLOT, 0, Piix3Isa(isa_irq=self.set_irq, apic_irq=self._pirq_to_ioapic))
+        self.ide = self.pci.add(PIIX_SLOT, 1, Piix3Ide())
+        self.reset_control = ResetControl(machine.reset)
+        self.pci.isa_fallback = self.reset_control
+        self.devices.append(self.reset_control)
+
+        self.lapic = self.ioapic = None
+        if getattr(config, "apic", True):
+            self.lapic = LocalApic(apic_id=LAPIC_ID)
+            self.ioapic = IoApic(apic_id=IOAPIC_ID)
+            self.devices += [self.lapic, self.ioapic]
+            self._lapic_bases = set()
+            self._map_lapic(LAPIC_BASE)
+            machine.phys.add_mmio(IOAPIC_BASE, 0x1000, self.ioapic.mmio_read, self.ioapic.mmio_write, "ioapic")
+            machine.msr_hooks[MSR_APIC_BASE] = (self.lapic.read_base_msr, self._write_apic_base)
+
+        if config.debugcon:
+            self._add_io(DebugCon(open_backend(config.debugcon)))
+        if config.debug_exit:
+            base, size = config.debug_exit
+            self._add_io(DebugExit(machine.request_exit, base, size))
+
+    def _add_io(self, dev):
+        self.machine.io.add(dev)
+        self.devices.append(dev)
+        return dev
+
+    # --- wiring, once the machine is complete -------------------------------------------------
+    def attach(self):
+        m = self.machine
+        for dev in self.devices:
+            dev.attach(m)
+        self.ide.attach_io(m.io)
+        if self.lapic is not None:
+            self.lapic.pic = self.pic
+            self.lapic.eoi_listeners = [self.ioapic]
+            self.ioapic.apic_bus = [self.lapic]
+            self.pic.output_sink = self.lapic.set_lint0
+            m.intc = self.lapic
+        else:
+            self.pic.output_sink = None
+            m.intc = self.pic
+        self.firmware_setup()
+
+    def firmware_setup(self):
+        """The chipset state a PC BIOS leaves behind (pyemu boots kernels without one)."""
+        self.fill_cmos()
+        self.host_bridge.set_memory_size(self.machine.config.ram_size)
+        elcr = 0
+        for k, irq in enumerate(FIRMWARE_PIRQ_IRQS):
+            self.isa_bridge.config_write(PIRQRC + k, 1, irq)
+            elcr |= 1 << irq
+        self.pic.io_write(0x4D0, 1, elcr & 0xFF)
+        self.pic.io_write(0x4D1, 1, elcr >> 8)
+        for devfn, fn in self.pci.functions.items():
+            if fn.interrupt_pin:
+                pirq = pirq_of(devfn >> 3, fn.interrupt_pin - 1)
+                fn.config_write(INTERRUPT_LINE, 1, FIRMWARE_PIRQ_IRQS[pirq])
+        self.ide.config_write(0x20, 4, IDE_BM_BASE)
+        self.ide.config_write(IDETIM_PRI, 2, 0x8000)
+        self.ide.config_write(IDETIM_SEC, 2, 0x8000)
+        self.ide.config_write(COMMAND, 2, 0x0005)
+        if self.lapic is not None:
+            self.lapic.virtual_wire()
+            self.lapic._update()
+
+    def fill_cmos(self):
+        """CMOS bytes BIOSes leave for the OS (IBM AT layout plus the common extensions)."""
+        rtc = self.rtc
+        ram = self.machine.config.ram_size
+        kb = ram >> 10
+        below_4g = min(ram, 0xFFFFFFFF + 1)
+        put = rtc.cmos_write
+        put(0x0F, 0x00)                              # shutdown status: normal
+        put(0x10, 0x00)                              # no floppy drives
+        put(0x12, 0x00)                              # no (CMOS-typed) hard disks
+        put(0x14, 0x06)                              # equipment: x87, PS/2 mouse, VGA/EGA, no floppy
+        put(0x15, 640 & 0xFF)                        # base memory in KB
+        put(0x16, 640 >> 8)
+        ext = min(max(kb - 1024, 0), 0xFFFF)         # KB above 1 MB, capped at 64 MB
+        for lo in (0x17, 0x30):
+            put(lo, ext & 0xFF)
+            put(lo + 1, ext >> 8)
+        above16 = min(max(below_4g - (16 << 20), 0) >> 16, 0xFFFF)   # 64 KB units
+        put(0x34, above16 & 0xFF)
+        put(0x35, above16 >> 8)
+        above4g = max(ram - (1 << 32), 0) >> 16
+        put(0x5B, above4g & 0xFF)
+        put(0x5C, (above4g >> 8) & 0xFF)
+        put(0x5D, (above4g >> 16) & 0xFF)
+        s = sum(rtc.cmos_read(k) for k in range(0x10, 0x2E))
+        put(0x2E, (s >> 8) & 0xFF)                   # checksum of 0x10-0x2D, big-endian
+        put(0x2F, s & 0xFF)
+
+    # --- interrupt lines ----------------------------------------------------------------------------
+    def set_irq(self, irq, level, source="isa"):
+        """ISA interrupt line irq: the OR of what its sources drive (an ISA
+        device, PCI interrupts the PIIX3 steers there)."""
+        if not 0 <= irq < 16:
+            raise ValueError("ISA IRQ %r does not exist" % (irq,))
+        sources = self._line_sources[irq]
+        before = any(sources.values())
+        if level:
+            sources[source] = True
+        else:
+            sources.pop(source, None)
+        after = any(sources.values())
+        if after == before:
+            return
+        self.pic.set_irq(irq, 1 if after else 0)
+        if self.ioapic is not None:
+            pin = isa_irq_to_ioapic_pin(irq)
+            if pin is not None:
+                self.ioapic.set_irq(pin, after)
+
+    def line_level(self, irq):
+        return any(self._line_sources[irq].values())
+
+    def set_pci_irq(self, slot, function, intx, level):
+        """A PCI function drives INTx# (0 = INTA#)."""
+        self.isa_bridge.set_pci_irq(slot, function, intx, level)
+
+    def _pirq_to_ioapic(self, pirq, level):
+        if self.ioapic is not None:
+            self.ioapic.set_irq(16 + pirq, level)
+
+    # --- local APIC memory window ----------------------------------------------------------------
+    def _map_lapic(self, base):
+        if base in self._lapic_bases:
+            return
+        self._lapic_bases.add(base)
+        lapic = self.lapic
+
+        def read(offset, size):
+            if lapic.base != base:
+                return (1 << (8 * size)) - 1
+            return lapic.mmio_read(offset, size)
+
+        def write(offset, size, value):
+            if lapic.base == base:
+                lapic.mmio_write(offset, size, value)
+
+        self.machine.phys.add_mmio(base, 0x1000, read, write, "lapic")
+
+    def _write_apic_base(self, value):
+        if not self.lapic.write_base_msr(value):
+            return False
+        if self.lapic.base != LAPIC_BASE:
+            self._map_lapic(self.lapic.base)
+            self.machine.flush_tlb()
+        return True
+
+    def apic_enabled(self):
+        """CPUID.1:EDX.APIC: a local APIC that is globally enabled."""
+        return self.lapic is not None and self.lapic.globally_enabled
+
+    # --- reset ---------------------------------------------------------------------------------------
+    def reset(self):
+        """A system reset: every device to its power-on state (the RTC keeps
+        time and CMOS), then the firmware's setup again."""
+        for dev in self.devices:
+            dev.reset()
+        self.firmware_setup()
