@@ -27,8 +27,8 @@ NO_APT = ("apt-get and apt-cache were not found: the guest images are made from 
           "point PYEMU_IMAGE_DIR at it)")
 
 _NETWORK_ERRORS = ("Could not resolve", "Temporary failure resolving", "Could not connect",
-                   "Connection failed", "Network is unreachable", "Connection timed out",
-                   "No route to host")
+                   "Unable to connect", "Connection failed", "Network is unreachable",
+                   "Connection timed out", "No route to host")
 
 
 def apt_available():
@@ -123,8 +123,12 @@ class I386Apt:
             if rc != 0:
                 # One failing source (a mirror in sync, an unreachable extra repository)
                 # should not stop a build that the other lists serve.
-                self.reporter.warn("some package lists could not be fetched; using the others "
-                                   "(details in %s)" % self.reporter.log_path)
+                failed = [line.split()[4] for line in tail
+                          if line.startswith(("E: Failed to fetch ", "W: Failed to fetch "))
+                          and len(line.split()) > 4]
+                self.reporter.warn("%s could not be fetched; using the other package lists "
+                                   "(details in %s)" % (failed[0] if failed else "some lists",
+                                                        self.reporter.log_path))
             for p in self._package_lists():
                 os.utime(p)         # apt keeps the server's time; our age is since the fetch
             return

@@ -1,5 +1,6 @@
 """pyemu-images: build, find, list and remove pyemu's guest images."""
 import argparse
+import os
 import shutil
 import sys
 
@@ -52,11 +53,22 @@ def _image_name(text, allow_all):
     return text
 
 
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError("--jobs needs a whole number of at least 1, not '%s'" % text)
+    return value
+
+
 def make_parser():
     p = _Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = p.add_subparsers(title="commands", dest="command", metavar="COMMAND",
+                           parser_class=_Parser)
     sub.required = True
 
     b = sub.add_parser("build", help="build an image (or reuse the cached one)",
@@ -65,7 +77,7 @@ def make_parser():
                    help="tiny, debian or all")
     b.add_argument("--refresh", action="store_true",
                    help="fetch fresh package lists first (new Debian point releases)")
-    b.add_argument("-j", "--jobs", type=int, default=None,
+    b.add_argument("-j", "--jobs", type=_positive, default=None,
                    help="parallel compile jobs for the tiny kernel (default: all cores)")
     b.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                    help="print only warnings and errors")
@@ -91,8 +103,11 @@ def make_parser():
                        description="Remove the built images, unpacked sources, build trees "
                                    "and logs; downloaded packages stay, so a rebuild needs "
                                    "no network.")
-    c.add_argument("--all", action="store_true",
-                   help="remove the whole cache directory, downloads included")
+    which = c.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true",
+                       help="remove the whole cache directory, downloads included")
+    which.add_argument("--old", action="store_true",
+                       help="remove only the images that are not the current recipe's")
     return p
 
 
@@ -124,16 +139,22 @@ def cmd_path(args, reporter):
     return 0
 
 
-def cmd_list(args, reporter):
-    cache = Cache()
-    print("image cache: %s" % cache.root)
-    entries = cache.entries()
+def _current_digests(cache):
+    """{image name: digest of its current recipe's build}, for the images that are built."""
     builder = Builder(cache=cache, reporter=Reporter(quiet=True))
     current = {}
     for name in IMAGES:
         image = builder.find(name)
         if image is not None:
             current[name] = image.digest
+    return current
+
+
+def cmd_list(args, reporter):
+    cache = Cache()
+    print("image cache: %s" % cache.root)
+    entries = cache.entries()
+    current = _current_digests(cache)
     if not entries:
         print("no images built (run `%s build tiny`)" % PROG)
     for m in entries:
@@ -162,6 +183,14 @@ def cmd_clean(args, reporter):
                     shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
             reporter.step("removed everything in %s" % cache.root)
             return 0
+        if args.old:
+            current = _current_digests(cache)
+            old = [m for m in cache.entries() if current.get(m["name"]) != m["digest"]]
+            freed = sum(tree_size(m["dir"]) for m in old)
+            for m in old:
+                shutil.rmtree(m["dir"])
+            reporter.step("removed %d old image(s) in %s (%s)" % (len(old), cache.root, _mb(freed)))
+            return 0
         freed = 0
         targets = [m["dir"] for m in cache.entries()] + [cache.src, cache.build, cache.logs]
         for p in targets:
@@ -188,6 +217,9 @@ def main(argv=None):
             for line in e.details:
                 print("    " + line, file=sys.stderr)
         print("%s: error: %s" % (PROG, e), file=sys.stderr)
+        return 1
+    except BrokenPipeError:         # `pyemu-images list | head`
+        sys.stdout = open(os.devnull, "w")
         return 1
     except KeyboardInterrupt:
         print("%s: interrupted" % PROG, file=sys.stderr)

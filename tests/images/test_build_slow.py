@@ -32,9 +32,8 @@ def test_image_files(image):
     assert "busybox-static" in image.versions
 
 
-def test_tiny_config_has_the_fragment(image):
-    if image.name != "tiny":
-        pytest.skip("tiny only")
+def test_tiny_config_has_the_fragment():
+    image = images.ensure("tiny")
     config = (image.directory / "config").read_text()
     assert tiny.unmet_options(tiny.fragment_text(), config) == []
     assert "linux-source-6.1" in image.versions

@@ -1,5 +1,6 @@
 """The command line: help, and one-line errors for expected failures."""
 import os
+import re
 import subprocess
 import sys
 
@@ -71,3 +72,52 @@ def test_list_and_clean_on_an_empty_cache(tmp_path):
     assert r.returncode == 0, r.stderr
     r = run(["clean", "--all"], env)
     assert r.returncode == 0, r.stderr
+
+
+def fake_image(root, name, digest, local_digest):
+    from emu.images.cache import write_manifest
+    d = root / ("%s-%s" % (name, digest))
+    d.mkdir(parents=True)
+    (d / "bzImage").write_bytes(b"k" * 1000)
+    (d / "initrd.img").write_bytes(b"i")
+    write_manifest(d, {"name": name, "digest": digest, "local_digest": local_digest,
+                       "kernel": "bzImage", "initrd": "initrd.img", "built": digest,
+                       "packages": {"busybox-static": "1:1.35"}})
+    return d
+
+
+def test_path_list_and_clean_old_without_apt_lists(tmp_path):
+    # No i386 lists in this cache: the image built from the same local inputs
+    # (fragment, /init, recipe) stands for the current one.
+    from emu.images.build import Builder
+    from emu.images.cache import Cache
+    root = tmp_path / "c"
+    current = fake_image(root, "tiny", "a" * 16, Builder(cache=Cache(root)).local_digest("tiny"))
+    old = fake_image(root, "tiny", "b" * 16, "0" * 16)
+    env = {"PYEMU_IMAGE_DIR": str(root)}
+    r = run(["path", "tiny"], env)
+    assert r.returncode == 0 and r.stdout.split() == [str(current / "bzImage"),
+                                                      str(current / "initrd.img")]
+    assert run(["path", "tiny", "--initrd"], env).stdout.strip() == str(current / "initrd.img")
+    assert run(["path", "tiny", "--cmdline"], env).stdout.strip() == "console=ttyS0 panic=-1"
+    listing = run(["list"], env).stdout
+    assert re.search(r"tiny +a{16} +current", listing) and re.search(r"tiny +b{16} +old", listing)
+    assert "busybox-static 1:1.35" in listing
+    r = run(["clean", "--old"], env)
+    assert r.returncode == 0 and current.exists() and not old.exists()
+    r = run(["clean"], env)
+    assert r.returncode == 0 and not current.exists()
+
+
+def test_no_network_is_a_clear_error(tmp_path):
+    from emu.images import apt
+    if not apt.apt_available():
+        pytest.skip("apt is not installed")
+    # apt honours the proxy variables: a closed port on loopback stands for no network.
+    proxy = "http://127.0.0.1:9"
+    r = run(["build", "debian"], {"PYEMU_IMAGE_DIR": str(tmp_path / "c"), "http_proxy": proxy,
+                                  "https_proxy": proxy})
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("pyemu-images: error: cannot reach Debian's package servers (no network?)")
+    assert str(tmp_path / "c" / "logs" / "debian.log") in last
