@@ -242,8 +242,8 @@ def install_host_packages(packages, reporter):
         # Without a terminal sudo cannot ask for a password: -n fails instead of hanging.
         prefix = ["sudo"] if os.isatty(0) else ["sudo", "-n"]
     else:
-        raise ImageError("the build needs these Debian packages: %s; install them with: "
-                         "sudo apt-get install -y %s" % (" ".join(packages), " ".join(packages)))
+        raise ImageError("the build needs these Debian packages: %s; install them as root with: "
+                         "apt-get install -y %s" % (" ".join(packages), " ".join(packages)))
     require_apt()
     env = {"DEBIAN_FRONTEND": "noninteractive"}
     reporter.step("installing build tools: %s" % " ".join(packages))

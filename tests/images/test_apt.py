@@ -54,3 +54,11 @@ def test_no_lists_without_network_is_an_error(tmp_path):
         pytest.skip("apt is not installed")
     with pytest.raises(apt.ImageError, match="no i386 package lists"):
         apt.I386Apt(tmp_path, reporter=None).ensure_lists(allow_network=False)
+
+
+def test_missing_tools_without_root_or_sudo_name_the_command(monkeypatch):
+    monkeypatch.setattr(apt.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(apt.shutil, "which", lambda name: None)
+    with pytest.raises(apt.ImageError) as e:
+        apt.install_host_packages(["flex", "bison"], reporter=None)
+    assert "apt-get install -y flex bison" in str(e.value)

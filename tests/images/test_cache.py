@@ -1,5 +1,4 @@
 """The cache: atomic entries, the lock, where it lives."""
-import os
 import subprocess
 import sys
 import textwrap

@@ -121,3 +121,19 @@ def test_no_network_is_a_clear_error(tmp_path):
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("pyemu-images: error: cannot reach Debian's package servers (no network?)")
     assert str(tmp_path / "c" / "logs" / "debian.log") in last
+
+
+def test_a_failed_build_shows_the_end_of_its_log_then_one_error_line(monkeypatch, capsys):
+    from emu.images import cli
+    from emu.images.errors import ImageError
+
+    def failing(args, reporter):
+        raise ImageError("make bzImage failed (exit status 2)", log="/c/logs/tiny.log",
+                         details=["  CC kernel/fork.o", "error: out of memory"])
+    monkeypatch.setitem(cli.COMMANDS, "list", failing)
+    assert cli.main(["list"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["pyemu-images: last lines of the log:", "      CC kernel/fork.o",
+                   "    error: out of memory",
+                   "pyemu-images: error: make bzImage failed (exit status 2) "
+                   "(full log: /c/logs/tiny.log)"]
