@@ -5,10 +5,11 @@ setup(
     version="0.1.0",
     description="A full-system x86 PC emulator with an LLVM-based dynamic binary translator",
     packages=find_packages(include=["emu", "emu.*"]),
-    package_data={"emu": ["demo/*.S", "demo/*.ld"]},
+    package_data={"emu": ["demo/*.S", "demo/*.ld"],
+                  "emu.images": ["init.sh", "profile", "tiny-i386.config-fragment"]},
     python_requires=">=3.10",
     install_requires=["llvmlite>=0.50", "numba>=0.68", "numpy", "capstone>=5", "keystone-engine",
                       "pyelftools"],
     extras_require={"test": ["pytest", "pytest-xdist", "unicorn>=2.1"]},
-    entry_points={"console_scripts": ["pyemu=emu.cli:main"]},
+    entry_points={"console_scripts": ["pyemu=emu.cli:main", "pyemu-images=emu.images.cli:main"]},
 )
