@@ -186,12 +186,16 @@ STATE_FIELDS = [
     ("fpu_tag", "u32", None),     # full tag word, 2 bits per physical register
     ("fpu_cw", "u32", None),      # control word
     ("fpu_sw", "u32", None),      # status word (TOP is kept in fpu_top)
-    ("fpu_ip", "u32", None),      # last instruction pointer / selector / opcode
-    ("fpu_cs", "u32", None),
-    ("fpu_op", "u32", None),
-    ("fpu_dp", "u32", None),      # last data pointer / selector
-    ("fpu_ds", "u32", None),
-    ("fpu_scratch", "u8", 128),   # operand bytes passed between generated code and FPU helpers
+    ("fpu_ip", "u32", None),      # last instruction pointer (offset; linear in real mode)
+    ("fpu_cs", "u32", None),      # its CS selector
+    ("fpu_op", "u32", None),      # its opcode: 11 bits, first byte & 7 << 8 | ModRM
+    ("fpu_dp", "u32", None),      # last data pointer (offset; linear in real mode)
+    ("fpu_ds", "u32", None),      # its segment selector
+    # a store in two steps (emu/fpu/x87.py store_prepare / store_done): the
+    # result's bits above 64, its exception flags, whether it may be written
+    ("fpu_st_hi", "u64", None),
+    ("fpu_st_flags", "u32", None),
+    ("fpu_st_ok", "u32", None),
     ("tlb", TlbEntry, (MMU_INDEXES, TLB_SIZE)),
 ]
 
@@ -203,5 +207,6 @@ INVALID_TAG = 0xFFFFFFFF
 ASID_MAX = 0xFFE             # asid 0xFFF is never used, so INVALID_TAG never matches
 
 # exc_flags bits
-EXC_SOFTWARE = 1 << 0        # INT n / INT3 / INTO: EIP already points past the instruction
+EXC_SOFTWARE = 1 << 0        # INT n / INT3 / INTO: EIP already points past the instruction,
+                             # exc_addr holds the instruction's own EIP
 EXC_HAS_ERROR = 1 << 1       # exc_error is pushed

@@ -25,7 +25,7 @@ from ..cpu import hflags as H
 from ..cpu.state import ESP, SS, TLB_SIZE, EXC_HAS_ERROR, EXC_SOFTWARE
 from ..frontend import tables as T
 from . import lazyflags as LF
-from .exits import (EXIT_EXCEPTION, EXIT_HLT, EXIT_REQUEST, EXIT_STOP, HELPER_FAULT, HELPER_JUMP,
+from .exits import (EXIT_EXCEPTION, EXIT_HLT, EXIT_HOT, EXIT_REQUEST, EXIT_STOP, HELPER_FAULT, HELPER_JUMP,
                     HELPER_STOP)
 from .irstate import (I8, I16, I32, I64, INT_TYPES, PTR, TB_FN, c32, c64, const, field_ptr,
                       load_field, load_function_pointer, opaque_global, store_field)
@@ -63,8 +63,9 @@ class _Snapshot:
 
 
 class IRGen:
-    def __init__(self, module, name, tb_eip, cs_base, hflags, n_insns):
+    def __init__(self, module, name, tb_eip, cs_base, hflags, n_insns, hot_threshold=None):
         self.module = module
+        self.hot_threshold = hot_threshold      # count executions; EXIT_HOT at this one
         self.func = ir.Function(module, TB_FN, name)
         self.name = name
         self.s, self.e = self.func.args
@@ -110,8 +111,26 @@ class IRGen:
         store_field(b, self.s, c64(self.tb_eip), "eip")
         b.ret(c32(EXIT_REQUEST))
         b.position_at_end(loads)
-        store_field(b, self.s, left, "budget")
+        if self.hot_threshold:
+            self._count_executions()
+        store_field(self.b, self.s, left, "budget")
         self._new_load_point(body)
+
+    def _count_executions(self):
+        """Tier 1: count entries in a global of the block's own module; the
+        entry that reaches the threshold leaves (before anything ran) so that
+        Python can replace the block by its tier-2 translation."""
+        b = self.b
+        counter = opaque_global(self.module, I32, self.name + "_count")
+        counter.initializer = c32(0)
+        n = b.add(b.load(counter, typ=I32), c32(1), name="count")
+        b.store(n, counter)
+        hot, run = self.block("hot"), self.block("run")
+        b.cbranch(b.icmp_unsigned("==", n, c32(self.hot_threshold)), hot, run)
+        b.position_at_end(hot)
+        store_field(b, self.s, c64(self.tb_eip), "eip")
+        b.ret(c32(EXIT_HOT))
+        b.position_at_end(run)
 
     def emit_trace(self):
         """Call helper_trace at block entry (-d exec, -d cpu): the state in
@@ -794,6 +813,8 @@ class IRGen:
         store_field(b, self.s, c32(vector), "exc_vector")
         store_field(b, self.s, c32(0), "exc_error")
         store_field(b, self.s, c32(EXC_SOFTWARE), "exc_flags")
+        # the INT's own address: a fault while delivering it is reported there
+        store_field(b, self.s, c64(self.insn.eip), "exc_addr")
         store_field(b, self.s, c64(self.insn.next_eip), "eip")
         b.ret(c32(EXIT_EXCEPTION))
         self.terminated = True

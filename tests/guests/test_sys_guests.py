@@ -19,6 +19,9 @@ from .test_guests import _diff, check_clean_run
 PROGRAMS = {
     "sys_reset": 0x30,       # -bios: power-on state, real mode, IVT, A20 through port 92h
     "sys_segments": 0x31,    # segment loads: descriptor checks, #GP/#SS/#NP error codes, LDT, TR, LAR..ARPL
+    "sys_modes": 0x32,       # -bios: real <-> protected mode, 16-bit code/stack segments and gates
+    "sys_rings": 0x33,       # CPL 3: privileged insns, IOPL/bitmap, INT DPL, call gates, TSS stacks, SYSENTER
+    "sys_tasks": 0x34,       # task switches: JMP/CALL/INT/IRET, task gates, busy bits, back link, #DF task
 }
 
 

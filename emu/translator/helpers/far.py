@@ -290,7 +290,7 @@ def _iret_flags_mask(m, opsize, cpl):
 
 
 @python_helper
-def helper_iret(m, opsize, a1, a2):
+def helper_iret(m, opsize, next_eip, a2):
     cpu = m.cpu
     eflags = m.eflags()
     if not cpu.cr[0] & H.CR0_PE:
@@ -321,8 +321,9 @@ def helper_iret(m, opsize, a1, a2):
         m.interrupts_may_be_enabled()
         return HELPER_OK
     if eflags & H.NT:
+        # a task return: the outgoing task resumes after its IRET next time
         link = m.mem.read_u16(cpu.tr.base)
-        tasks.switch(m, link, tasks.IRET, None)
+        tasks.switch(m, link, tasks.IRET, next_eip)
         return HELPER_OK
     cpl = D.cpl(m)
     st = GuestStack.current(m)

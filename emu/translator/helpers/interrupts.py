@@ -30,9 +30,18 @@ def _class(vector):
 def raise_event(m, vector, error=None, soft=False, external=False):
     """Deliver an exception, software or hardware interrupt at the current EIP
     (a fault's own EIP, the next one for INT n), escalating to #DF and to
-    triple fault as the SDM says.  Raises TripleFault."""
-    prev = vector
+    triple fault as the SDM says.  Raises TripleFault.
+
+    For a software interrupt, cpu.exc_addr holds the INT instruction's EIP:
+    a fault while delivering it (a gate DPL below CPL, a not-present gate, a
+    stack fault...) belongs to the INT instruction, so it is reported with
+    that EIP, as for any other faulting instruction (SDM Vol. 3A 6.12.1.1)."""
+    # SDM Vol. 3A 6.15 Table 6-5 classifies exceptions only: an INT n or a
+    # hardware interrupt whose delivery faults is benign whatever its vector
+    # (INT 8 faulting is no double fault, INT 13 faulting no #DF either)
+    first = "benign" if soft or external else _class(vector)
     ext = external
+    insn_eip = m.cpu.exc_addr if soft else None
     while True:
         if m.log is not None and m.log.enabled("int"):
             m.log_interrupt(vector, error, soft, external)
@@ -40,9 +49,9 @@ def raise_event(m, vector, error=None, soft=False, external=False):
             deliver(m, vector, error, soft, ext)
             return
         except GuestFault as f:
-            if prev == VEC_DF:
+            if first == "double fault":
                 raise TripleFault() from None
-            first, second = _class(prev), _class(f.vector)
+            second = _class(f.vector)
             if (first == "contributory" and second == "contributory") or (
                     first == "page fault" and second in ("contributory", "page fault")):
                 vector, error = VEC_DF, 0
@@ -50,8 +59,10 @@ def raise_event(m, vector, error=None, soft=False, external=False):
                 vector, error = f.vector, f.error
             if f.vector == VEC_PF and f.address is not None:
                 m.cpu.cr[2] = f.address
-            prev = vector
-            soft = False
+            if soft:
+                m.cpu.eip = insn_eip
+            first = _class(vector)
+            soft = external = False
             ext = True
 
 

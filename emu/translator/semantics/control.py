@@ -97,7 +97,7 @@ def op_retf(g, insn):
 
 
 def op_iret(g, insn):
-    g.call_python("helper_iret", g.const(insn.opsize, 4))
+    g.call_python("helper_iret", g.const(insn.opsize, 4), g.const(insn.next_eip, 4))
     g.jump_indirect_from_state()
 
 
