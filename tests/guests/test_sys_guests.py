@@ -22,6 +22,7 @@ PROGRAMS = {
     "sys_modes": 0x32,       # -bios: real <-> protected mode, 16-bit code/stack segments and gates
     "sys_rings": 0x33,       # CPL 3: privileged insns, IOPL/bitmap, INT DPL, call gates, TSS stacks, SYSENTER
     "sys_tasks": 0x34,       # task switches: JMP/CALL/INT/IRET, task gates, busy bits, back link, #DF task
+    "sys_exceptions": 0x35,  # faults vs traps, error codes, IDT checks, #DF, IF in gates, TF single-step
 }
 
 

@@ -40,7 +40,10 @@ def raise_event(m, vector, error=None, soft=False, external=False):
     # hardware interrupt whose delivery faults is benign whatever its vector
     # (INT 8 faulting is no double fault, INT 13 faulting no #DF either)
     first = "benign" if soft or external else _class(vector)
-    ext = external
+    # SDM Vol. 3A 6.13: the EXT bit of an error code is set when the fault
+    # happened while delivering an interrupt or an earlier exception, clear
+    # while delivering INT n / INT3 / INTO
+    ext = not soft
     insn_eip = m.cpu.exc_addr if soft else None
     while True:
         if m.log is not None and m.log.enabled("int"):

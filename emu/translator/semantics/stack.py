@@ -1,8 +1,8 @@
 """PUSH POP PUSHA POPA PUSHF POPF ENTER LEAVE (Intel SDM Vol. 2)."""
 from ...cpu import hflags as H
-from ...cpu.state import EBP, ESP
+from ...cpu.state import EBP, ESP, SS
 from ...frontend import tables as T
-from .data import load_segment
+from .data import load_segment, ss_shadow
 
 VEC_GP = 13
 
@@ -22,8 +22,11 @@ def op_pop(g, insn):
     size = insn.opsize
     if kind == T.K_SEG:
         value, new_sp = g.pop(size, commit_sp=False)
-        load_segment(g, int(T.FORM_EXTRA[insn.form.index, 0]), g.trunc(value, 2))
+        seg = int(T.FORM_EXTRA[insn.form.index, 0])
+        load_segment(g, seg, g.trunc(value, 2))
         g.set_reg(ESP, g.sp_size(), new_sp)
+        if seg == SS:
+            ss_shadow(g)
         return
     value, new_sp = g.pop(size, commit_sp=False)
     if g.is_memory(insn, 0):

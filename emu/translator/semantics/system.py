@@ -11,6 +11,7 @@ from ...frontend import tables as T
 VEC_DB = 1
 VEC_BP = 3
 VEC_OF = 4
+VEC_BR = 5
 VEC_UD = 6
 VEC_GP = 13
 
@@ -41,6 +42,19 @@ def op_int1(g, insn):
 
 def op_int(g, insn):
     g.software_interrupt(insn.imm & 0xFF)
+
+
+def op_bound(g, insn):
+    """BOUND r, m: #BR (a fault) unless lower <= r <= upper, the signed pair at
+    m (SDM Vol. 2A BOUND); both bounds are read first, so either may fault."""
+    b = g.b
+    size = insn.opsize
+    off = g.ea(insn)
+    lower = g.load(insn.seg, off, size)
+    upper = g.load(insn.seg, g.addr_mask(b.add(off, g.const(size, 4)), insn.addrsize), size)
+    index = g.reg(insn.reg, size)
+    outside = b.or_(b.icmp_signed("<", index, lower), b.icmp_signed(">", index, upper))
+    g.fault_if(outside, VEC_BR)
 
 
 def op_into(g, insn):
