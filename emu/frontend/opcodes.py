@@ -318,6 +318,9 @@ ROWS = _alu_rows() + _shift_rows() + [
     ("0F C1", "xadd", "Ev,Gv", "lock"),
     ("0F C7 /1 mem", "cmpxchg8b", "Mq", "lock"),
     ("0F C8+r", "bswap", "Zd", ""),
+    # FXSAVE/FXRSTOR (Pentium II, CPUID.FXSR): the x87 state in a 512-byte area
+    ("0F AE /0 mem", "fxsave", "M", "x87 p6"),
+    ("0F AE /1 mem", "fxrstor", "M", "x87 p6"),
 ]
 # LOCK, REP/REPNE, operand/address size and segment overrides are prefixes,
 # handled by the decoder itself.

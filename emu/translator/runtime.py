@@ -162,6 +162,9 @@ class Runtime:
         add_symbol("softmmu_write", softmmu.softmmu_write.address)
         for name, addr in callbacks.symbol_addresses().items():
             add_symbol(name, addr)
+        from ..fpu import native as fpu_native      # the x87 soft-float entry points
+        for name, addr in fpu_native.symbol_addresses().items():
+            add_symbol(name, addr)
         self.engine = JitEngine(ir_opt=2, codegen_opt=2)
         self.module_ir = build_runtime_ir()
         self.addresses, _ = self.engine.compile(str(self.module_ir), RUNTIME_FUNCTIONS)

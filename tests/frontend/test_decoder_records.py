@@ -88,7 +88,7 @@ def test_too_long_wins_over_truncation():
     ("0f ba 00 00", 32), ("0f ba c8 00", 32), ("0f ba 18 00", 32),  # 0F BA /0-/3
     ("0f 18 00", 32), ("0f 18 18", 32),        # PREFETCHh (SSE)
     ("0f 6f 00", 32), ("66 0f 6f 00", 32), ("0f 10 00", 32), ("f3 0f 10 00", 32),  # MMX, SSE
-    ("0f 77", 32), ("0f ae 00", 32), ("0f ae f8", 32), ("0f c3 00", 32),  # EMMS, FXSAVE, SFENCE
+    ("0f 77", 32), ("0f ae 10", 32), ("0f ae f8", 32), ("0f c3 00", 32),  # EMMS, LDMXCSR, SFENCE
     ("0f 0d 00", 32), ("0f 0e", 32), ("0f 0f c0 b4", 32),  # 3DNow!
     ("0f 05", 32), ("0f 07", 32), ("0f 37", 32), ("0f aa", 32),  # SYSCALL SYSRET GETSEC RSM
     ("0f 24 c0", 32), ("0f 26 c0", 32),        # MOV TRn (386/486 only)

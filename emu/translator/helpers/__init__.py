@@ -6,4 +6,4 @@ registered with callbacks.python_helper and called as
 returns a HELPER_* status (exits.py); it reads and writes the CPU state
 through machine.cpu, which generated code has fully written before the call.
 """
-from . import control, far, interrupts, system, tasks  # noqa: F401  (registers the helpers)
+from . import control, far, interrupts, system, tasks, x87  # noqa: F401  (registers the helpers)

@@ -20,10 +20,6 @@ def op_nop(g, insn):
     pass
 
 
-def op_fwait(g, insn):
-    pass        # no unmasked x87 exception can be pending without an FPU error model
-
-
 def op_hlt(g, insn):
     g.halt()
 
