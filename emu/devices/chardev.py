@@ -1,61 +1,358 @@
-"""Character back ends for -serial and -debugcon: stdio, file:PATH, null."""
-import os
-import sys
+"""Character back ends: where a serial port's (or the debug console's) bytes go and come from.
 
+Every back end has the same interface; the UART and the debug console use only it:
+
+    write(data)            guest output.  Never blocks the emulator for long and never
+                           drops data: fd and socket back ends hand it to an OutputPump
+                           thread; only when the reader has fallen megabytes behind does
+                           write() wait for it.
+    read(n) -> bytes       non-blocking: up to n bytes of input already received, b"" if
+                           none.  Bytes not taken stay queued (the UART takes what its
+                           FIFO has room for, so piped input is never lost).
+    set_input_notify(cb)   cb() is called, from any thread, when new input arrives
+                           (spurious calls are allowed).
+    start(on_quit=None)    the guest is about to run: take the terminal, wait for a TCP
+                           client, ...  on_quit(status, message) stops the machine (Ctrl-A x
+                           on the console, the reader of stdout gone).
+    flush()                wait (a bounded time) until written output has left pyemu.
+    close()                release everything (restores the terminal); idempotent.
+
+Specs use QEMU's spellings (see open_backend); a bad one is a ChardevError (a
+ValueError) with a one-line message listing the valid forms.
+"""
+import atexit
+import os
+import select
+import sys
+import threading
+import weakref
+
+VALID_SPECS = ("stdio, mon:stdio, null, none, file:PATH, pipe:PATH, pty, "
+               "tcp:[HOST]:PORT[,server][,nowait]")
+
+
+class ChardevError(ValueError):
+    """A character device spec that is wrong or cannot be opened (one-line message)."""
+
+
+# --- the pieces back ends are made of ---------------------------------------------------------
+
+class InputQueue:
+    """Received bytes waiting for the device: filled by a reader thread, taken by read().
+
+    The producer waits (wait_room) while `limit` bytes are queued, so a large
+    piped file is read only as fast as the guest consumes it."""
+
+    def __init__(self, limit=1 << 16):
+        self.limit = limit
+        self._buf = bytearray()
+        self._cond = threading.Condition()
+        self._notify = None
+        self.closed = False
+
+    def put(self, data):
+        if not data:
+            return
+        with self._cond:
+            self._buf += data
+            notify = self._notify
+        if notify is not None:
+            notify()
+
+    def take(self, n):
+        with self._cond:
+            if not self._buf or n <= 0:
+                return b""
+            data = bytes(self._buf[:n])
+            del self._buf[:n]
+            self._cond.notify_all()
+        return data
+
+    def pending(self):
+        with self._cond:
+            return len(self._buf)
+
+    def set_notify(self, callback):
+        with self._cond:
+            self._notify = callback
+            waiting = bool(self._buf)
+        if waiting and callback is not None:
+            callback()
+
+    def wait_room(self):
+        """Block the producer until fewer than `limit` bytes are queued; False once closed."""
+        with self._cond:
+            while len(self._buf) >= self.limit and not self.closed:
+                self._cond.wait(0.5)
+            return not self.closed
+
+    def close(self):
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+_pumps = weakref.WeakSet()
+
+
+class OutputPump:
+    """Writes output on its own thread so that a slow or stalled reader does not stall the guest.
+
+    sink(data) -> bytes written; it may block.  If it raises BrokenPipeError or
+    ConnectionError the pump calls on_broken(exc) once and drops all further
+    output.  write() waits only when `limit` bytes are already pending."""
+
+    def __init__(self, sink, name, limit=4 << 20, on_broken=None):
+        self.sink = sink
+        self.name = name
+        self.limit = limit
+        self.on_broken = on_broken
+        self.broken = None
+        self._buf = bytearray()
+        self._busy = False
+        self._cond = threading.Condition()
+        self._thread = None
+        self._stop = False
+        _pumps.add(self)
+
+    def write(self, data):
+        with self._cond:
+            if self.broken is not None or self._stop:
+                return
+            while len(self._buf) >= self.limit and self.broken is None and not self._stop:
+                self._cond.wait(0.1)        # back-pressure instead of losing data
+            self._buf += data
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="pyemu-out-" + self.name, daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def flush(self, timeout=5.0):
+        """Wait until everything written so far has gone to the sink (True) or timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: (not self._buf and not self._busy) or self.broken is not None,
+                                       timeout)
+
+    def close(self, timeout=5.0):
+        self.flush(timeout)
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+
+    def _run(self):
+        while True:
+            with self._cond:
+                while not self._buf and not self._stop:
+                    self._cond.wait()
+                if not self._buf:
+                    return
+                chunk = bytes(self._buf[:1 << 16])
+                self._busy = True
+            try:
+                n = self.sink(chunk)
+            except (BrokenPipeError, ConnectionError, OSError) as e:
+                with self._cond:
+                    self.broken = e
+                    self._buf.clear()
+                    self._busy = False
+                    self._cond.notify_all()
+                if self.on_broken is not None:
+                    self.on_broken(e)
+                return
+            with self._cond:
+                del self._buf[:n]
+                self._busy = False
+                self._cond.notify_all()
+
+
+def fd_sink(fd):
+    """A sink writing to a file descriptor; EAGAIN (someone made it non-blocking) waits, never drops."""
+    def sink(data):
+        while True:
+            try:
+                return os.write(fd, data)
+            except BlockingIOError:
+                select.select([], [fd], [], 1.0)
+            except InterruptedError:
+                continue
+    return sink
+
+
+@atexit.register
+def _flush_all_pumps():
+    for pump in list(_pumps):
+        pump.flush(timeout=2.0)
+
+
+def fd_reader(fd, queue, on_data=None, on_eof=None, stop_fd=None):
+    """A daemon thread that reads fd into queue until EOF, an error, or a byte on stop_fd.
+
+    on_data(bytes) -> bytes may transform (or swallow) what was read (the console's
+    Ctrl-A escapes); on_eof() is called when the input ends.  The thread closes
+    stop_fd when it ends."""
+    def loop():
+        try:
+            _loop()
+        finally:
+            if stop_fd is not None:
+                os.close(stop_fd)
+
+    def _loop():
+        watch = [fd] + ([stop_fd] if stop_fd is not None else [])
+        while queue.wait_room():
+            try:
+                ready, _, _ = select.select(watch, [], [])
+            except InterruptedError:
+                continue
+            except (OSError, ValueError):
+                break
+            if stop_fd is not None and stop_fd in ready:
+                return
+            try:
+                data = os.read(fd, 4096)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""          # EIO: the terminal hung up
+            if not data:
+                break
+            if on_data is not None:
+                data = on_data(data)
+            queue.put(data)
+        if on_eof is not None:
+            on_eof()
+    t = threading.Thread(target=loop, name="pyemu-in-%d" % fd, daemon=True)
+    t.start()
+    return t
+
+
+# --- back ends ------------------------------------------------------------------------------
 
 class CharBackend:
+    """A back end with no input; subclasses override what they do."""
+
+    spec = "null"
+
+    def __init__(self):
+        self.input = InputQueue()
+        self.on_quit = None
+
     def write(self, data):
         pass
+
+    def read(self, n):
+        return self.input.take(n)
+
+    def set_input_notify(self, callback):
+        self.input.set_notify(callback)
+
+    def start(self, on_quit=None):
+        self.on_quit = on_quit
+
+    def quit(self, status, message=None):
+        """Ask the machine to stop (the back end's user said so, or its peer is gone)."""
+        if self.on_quit is not None:
+            self.on_quit(status, message)
 
     def flush(self):
         pass
 
     def close(self):
-        pass
+        self.input.close()
 
 
 class NullBackend(CharBackend):
-    pass
-
-
-class StdioBackend(CharBackend):
-    def __init__(self):
-        self.fd = sys.stdout.fileno()
-
-    def write(self, data):
-        try:
-            os.write(self.fd, data)
-        except BlockingIOError:
-            pass
+    """null / none: output is discarded, there is never input."""
 
 
 class FileBackend(CharBackend):
+    """file:PATH: output goes to PATH (truncated first, as QEMU does); no input."""
+
     def __init__(self, path):
-        self.f = open(path, "ab", buffering=0)
+        super().__init__()
+        self.spec = "file:" + path
+        try:
+            self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        except OSError as e:
+            raise ChardevError("cannot open '%s' for -serial file: %s" % (path, e.strerror)) from None
+        self.failed = False
 
     def write(self, data):
-        self.f.write(data)
+        if self.fd is None or self.failed:
+            return
+        try:
+            while data:
+                data = data[os.write(self.fd, data):]
+        except OSError as e:
+            # a full disk must not stop the guest: say so once and keep running
+            self.failed = True
+            sys.stderr.write("pyemu: writing %s failed (%s); its further output is discarded\n"
+                             % (self.spec, e.strerror))
 
     def close(self):
-        self.f.close()
+        super().close()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 class BufferBackend(CharBackend):
-    """Collects output in memory (the session API and tests read it)."""
+    """Output collected in memory, input fed from Python: for tests and the Python API."""
+
+    spec = "buffer"
 
     def __init__(self):
+        super().__init__()
         self.data = bytearray()
 
     def write(self, data):
         self.data += data
 
+    def feed(self, data):
+        """Input as if typed: the device can read() it."""
+        self.input.put(bytes(data))
+
+
+# --- specs ----------------------------------------------------------------------------------
+
+def parse_spec(spec):
+    """A QEMU-style spec -> (kind, options) without opening anything (ChardevError if bad)."""
+    if not isinstance(spec, str) or not spec:
+        raise ChardevError("empty character device spec (valid: %s)" % VALID_SPECS)
+    if spec in ("stdio", "mon:stdio"):
+        return "stdio", {}
+    if spec in ("null", "none"):
+        return "null", {}
+    if spec == "pty":
+        return "pty", {}
+    for prefix in ("file:", "pipe:"):
+        if spec.startswith(prefix):
+            path = spec[len(prefix):]
+            if not path:
+                raise ChardevError("'%s' needs a path (valid: %s)" % (spec, VALID_SPECS))
+            return prefix[:-1], {"path": path}
+    if spec.startswith("tcp:"):
+        from .chardev_socket import parse_tcp
+        return "tcp", parse_tcp(spec)
+    raise ChardevError("unknown character device '%s' (valid: %s)" % (spec, VALID_SPECS))
+
 
 def open_backend(spec):
-    """A back end from a QEMU-style spec: stdio, null, file:PATH."""
-    if spec in ("stdio", "mon:stdio"):
+    """Open the back end a spec names: stdio (mon:stdio), null (none), file:PATH,
+    pipe:PATH (PATH.in/PATH.out if they exist), pty, tcp:HOST:PORT[,server][,nowait]."""
+    kind, opts = parse_spec(spec)
+    if kind == "stdio":
+        from .chardev_stdio import StdioBackend
         return StdioBackend()
-    if spec in ("null", "none"):
+    if kind == "null":
         return NullBackend()
-    if spec.startswith("file:"):
-        return FileBackend(spec[5:])
-    raise ValueError("unsupported character device '%s' (use stdio, null or file:PATH)" % spec)
+    if kind == "file":
+        return FileBackend(opts["path"])
+    if kind == "pipe":
+        from .chardev_fd import PipeBackend
+        return PipeBackend(opts["path"])
+    if kind == "pty":
+        from .chardev_fd import PtyBackend
+        return PtyBackend()
+    from .chardev_socket import TcpBackend
+    return TcpBackend(**opts)
