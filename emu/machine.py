@@ -266,13 +266,37 @@ class Machine:
         return False
 
     def _step_one(self):
-        """Run exactly one instruction (blocks of one instruction, budget 1)."""
+        """Run exactly one instruction (blocks of one instruction, budget 1): the
+        instruction in an STI / MOV SS shadow, before a waiting interrupt is taken.
+
+        The one-instruction block may need translating first (nothing ran yet);
+        whatever the instruction itself causes (HLT, an exception) is serviced,
+        so `sti; hlt` halts after the interrupt, not before it."""
         cpu = self.cpu
-        cpu.hflags |= H.HF_SINGLE
+        start = self.instructions
         try:
-            self._native(1)
+            for _ in range(100):
+                cpu.hflags |= H.HF_SINGLE
+                try:
+                    r = self._native(1)
+                finally:
+                    cpu.hflags &= ~H.HF_SINGLE
+                if self.instructions != start or r not in (X.EXIT_MISS, X.EXIT_LINK, X.EXIT_REQUEST):
+                    break
+                if r == X.EXIT_REQUEST:
+                    cpu.exit_request = 0
+                    continue
+                cpu.link_slot = 0
+                try:
+                    self.translator.lookup_with(cpu.hflags | H.HF_SINGLE)
+                except CodeFetchFault:
+                    self._exception()
+                    return
+            if r in (X.EXIT_MISS, X.EXIT_LINK):
+                cpu.link_slot = 0             # the next turn translates the following block
+            elif r != X.EXIT_REQUEST:
+                self._service(r)
         finally:
-            cpu.hflags &= ~H.HF_SINGLE
             cpu.irq_inhibit = 0
 
     def _deliver_interrupts(self):
@@ -320,6 +344,11 @@ class Machine:
 
     def mmio_write(self, phys, size, value):
         self.phys.mmio_write(phys, size, value)
+        if self.cpu.exit_request:
+            # the write made an interrupt deliverable (a self-IPI, an EOI, a lower
+            # TPR): leave the block after this instruction through the check that
+            # follows every store, so it is taken at the next instruction boundary
+            self.cpu.smc_exit = 1
 
     def code_write(self, phys, size):
         if self.tbs.invalidate_range(phys, size):
