@@ -19,7 +19,7 @@ from numba import njit
 
 from ..cpu.state import ASID_MAX, INVALID_TAG
 from .native import STATE_DTYPE
-from .paging import N_ASIDS, SHADOW_SIZE, TLB_GLOBAL, shadow_forget
+from .paging import LARGE_REGION, N_ASIDS, SHADOW_SIZE, TLB_GLOBAL, TLB_LARGE, shadow_forget_large
 from .phys import PAGE_PT
 from .tlb import page_table_written, tlb_array
 
@@ -34,7 +34,7 @@ def _pt_written(state_array):
 
 @njit(cache=True)
 def _forget(state_array, vpn):
-    shadow_forget(state_array[0], vpn)
+    shadow_forget_large(state_array[0], vpn)
 
 
 class Mmu:
@@ -132,6 +132,10 @@ class Mmu:
         self.flushes += 1
 
     def invlpg(self, lin):
+        """Drop the translations of the page holding lin, whatever its size
+        (SDM Vol. 3A 4.10.4.1): a 4 KB TLB entry cut from a 4 MB or 2 MB page
+        goes with every other entry of that large page in the 4 MB region
+        (flushing more than the page is allowed)."""
         t = self.tlb
         idx = (lin >> 12) & (t.shape[1] - 1)
         page = lin & TAG_PAGE
@@ -140,6 +144,12 @@ class Mmu:
                     (int(t[mmu, idx]["tag_code"]) & TAG_PAGE) == page:
                 for f in ("tag_read", "tag_write", "tag_code"):
                     t[f][mmu, idx] = INVALID_TAG
+        tags = t["tag_read"]
+        large = ((t["pad"] & TLB_LARGE) != 0) & (tags != INVALID_TAG) & \
+            ((tags & LARGE_REGION) == (lin & LARGE_REGION))
+        if large.any():
+            for f in ("tag_read", "tag_write", "tag_code"):
+                t[f][large] = INVALID_TAG
         _forget(self.state_array, lin >> 12)
         self.jump.flush_jump_cache()
 

@@ -60,10 +60,13 @@ SV_USER = np.uint64(2)       # PDE & PTE allow user accesses
 SV_DIRTY = np.uint64(4)      # the dirty bit is set already
 SV_NX = np.uint64(8)         # execute-disable
 SV_GLOBAL = np.uint64(16)    # a global page (CR4.PGE)
+SV_LARGE = np.uint64(32)     # part of a 4 MB or 2 MB page (INVLPG drops all of it)
 SV_VALID = np.uint64(1 << 11)  # so that a valid entry is never 0
 
-# TlbEntry.pad bit: the entry maps a global page
+# TlbEntry.pad bits: the entry maps part of a global page / of a large page
 TLB_GLOBAL = 1
+TLB_LARGE = 2
+LARGE_REGION = 0xFFC00000    # the 4 MB region a large page (4 MB, or 2 MB with PAE) lies in
 
 
 @njit(cache=True, nogil=True)
@@ -157,6 +160,18 @@ def shadow_forget(s, vpn):
         keys[i] = 0
 
 
+@njit(cache=True, nogil=True)
+def shadow_forget_large(s, vpn):
+    """INVLPG: forget vpn and every translation of the current address space
+    that came from a large page in vpn's 4 MB region."""
+    shadow_forget(s, vpn)
+    first = vpn & np.uint64(LARGE_REGION >> 12)
+    for k in range(1 << 10):
+        v = first + np.uint64(k)
+        if shadow_lookup(s, v) & SV_LARGE:
+            shadow_forget(s, v)
+
+
 def _allowed(value, access, user, wp, nxe):
     """May a cached translation serve this access without a walk?"""
     if user and not value & SV_USER:
@@ -245,6 +260,8 @@ def walk(s, lin, access, user):
         value |= SV_NX
     if pte & PTE_G and s.cr[4] & CR4_PGE:
         value |= SV_GLOBAL
+    if large:
+        value |= SV_LARGE
     if page_base >> np.uint64(32):
         page_base = np.uint64(0xFFFFF000)          # beyond 4 GB: unassigned
     return T_OK, page_base & a20, value
@@ -254,14 +271,15 @@ def walk(s, lin, access, user):
 def translate(s, lin, access, user):
     """Translate linear address `lin` for an access by `user` (CPL 3) code.
 
-    Returns (status, physical address, writable, global) where writable says
-    whether a later write through the same TLB entry may skip the walk (the
-    write is allowed and the dirty bit already set).  On a fault the #PF is
-    recorded in s.
+    Returns (status, physical address, writable, tlb pad bits) where writable
+    says whether a later write through the same TLB entry may skip the walk
+    (the write is allowed and the dirty bit already set) and the pad bits
+    say whether the page is global (TLB_GLOBAL) or part of a large page
+    (TLB_LARGE).  On a fault the #PF is recorded in s.
     """
     lin = np.uint64(lin) & np.uint64(0xFFFFFFFF)
     if s.cr[0] & CR0_PG == 0:
-        return T_OK, lin & np.uint64(s.a20_mask), True, False
+        return T_OK, lin & np.uint64(s.a20_mask), True, np.uint64(0)
     vpn = lin >> np.uint64(12)
     wp = s.cr[0] & CR0_WP != 0
     nxe = s.cr[4] & CR4_PAE != 0 and s.efer & EFER_NXE != 0
@@ -271,11 +289,16 @@ def translate(s, lin, access, user):
     else:
         st, page, bits = walk(s, lin, access, user)
         if st != T_OK:
-            return st, np.uint64(0), False, False
+            return st, np.uint64(0), False, np.uint64(0)
         value = page | bits | SV_VALID
         shadow_insert(s, vpn, value)
     writable = value & SV_DIRTY != 0 and (value & SV_WRITE != 0 or (not user and not wp))
-    return T_OK, page | (lin & np.uint64(0xFFF)), writable, value & SV_GLOBAL != 0
+    pad = np.uint64(0)
+    if value & SV_GLOBAL:
+        pad |= np.uint64(TLB_GLOBAL)
+    if value & SV_LARGE:
+        pad |= np.uint64(TLB_LARGE)
+    return T_OK, page | (lin & np.uint64(0xFFF)), writable, pad
 
 
 @njit(cache=True, nogil=True)

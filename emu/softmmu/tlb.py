@@ -22,13 +22,13 @@ from ..cpu.state import INVALID_TAG, MMU_INDEXES, TLB_SIZE
 from ..translator.exits import MEM_CODE, MEM_FAULT, MEM_MMIO, MEM_OK
 from . import phys as P
 from .native import read_host, state_view, u32_ptr, u64_ptr, u8_ptr, write_host
-from .paging import ACC_WRITE, N_ASIDS, T_OK, TLB_GLOBAL, translate
+from .paging import ACC_WRITE, N_ASIDS, T_OK, translate
 
 PAGE_MASK = 0xFFFFF000
 
 
 @njit(cache=True, nogil=True)
-def _fill(s, lin, phys, mmu, writable_pte, global_, host_addr, flags):
+def _fill(s, lin, phys, mmu, writable_pte, pad, host_addr, flags):
     idx = (lin >> 12) & (TLB_SIZE - 1)
     e = s.tlb[mmu, idx]
     page = np.uint32((lin & PAGE_MASK) | s.tlb_asid)
@@ -40,7 +40,7 @@ def _fill(s, lin, phys, mmu, writable_pte, global_, host_addr, flags):
         e.tag_write = INVALID_TAG
     e.phys_page = np.uint32(phys & PAGE_MASK)
     e.addend = np.uint64(host_addr) - np.uint64(lin & PAGE_MASK)
-    e.pad = TLB_GLOBAL if global_ else 0
+    e.pad = pad                      # TLB_GLOBAL / TLB_LARGE (paging.translate)
 
 
 @njit(cache=True, nogil=True)

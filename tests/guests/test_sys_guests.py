@@ -23,6 +23,7 @@ PROGRAMS = {
     "sys_rings": 0x33,       # CPL 3: privileged insns, IOPL/bitmap, INT DPL, call gates, TSS stacks, SYSENTER
     "sys_tasks": 0x34,       # task switches: JMP/CALL/INT/IRET, task gates, busy bits, back link, #DF task
     "sys_exceptions": 0x35,  # faults vs traps, error codes, IDT checks, #DF, IF in gates, TF single-step
+    "sys_paging": 0x36,      # #PF codes/CR2, WP, U/S, A/D, PSE, global pages, INVLPG/CR3, REP fault, SMC alias
 }
 
 
