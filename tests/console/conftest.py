@@ -13,4 +13,6 @@ def console_guests(tmp_path_factory):
         "echo": consolelib.build_echo(d),
         "spin": guestlib.build(str(consolelib.HERE / "src" / "spin.S"), d),
         "spin-hlt": guestlib.build(str(consolelib.HERE / "src" / "spin.S"), d, defsyms=(("HALT", 1),)),
+        "spin-loud": guestlib.build(str(consolelib.HERE / "src" / "spin.S"), d, defsyms=(("LOUD", 1),)),
+        "exit5": guestlib.build("exit", d, defsyms=(("EXIT_VALUE", 5),)),
     }

@@ -71,19 +71,13 @@ def test_sighup_restores_terminal(pty_pyemu):
     assert run.attrs() == run.attrs_before
 
 
-def test_guest_exit_restores_terminal(pty_pyemu, console_guests):
-    # the guest ends on its own (isa-debug-exit): the normal exit path.  The echo
-    # guest needs input for that, so this uses the exit guest of tests/guests
-    # through the echo guest's build directory.
+def test_guest_exit_restores_terminal(pty_pyemu):
+    # the guest ends on its own (isa-debug-exit): the normal exit path
     from guests import guestlib
-    elf = guestlib.build("exit", console_guests["echo"].parent, defsyms=(("EXIT_VALUE", 5),))
-    run = PtyRun(consolelib.pyemu_argv(elf), env=consolelib.pyemu_env())
-    try:
-        assert run.wait() == guestlib.exit_status(5), run.output.decode("latin-1")
-        assert b"exit value 00000005" in run.output
-        assert run.attrs() == run.attrs_before
-    finally:
-        run.close()
+    run = pty_pyemu("exit5")
+    assert run.wait(consolelib.START_TIMEOUT) == guestlib.exit_status(5), run.output.decode("latin-1")
+    assert b"exit value 00000005" in run.output
+    assert run.attrs() == run.attrs_before
 
 
 def test_typed_input_echoes_and_ctrl_c_goes_to_the_guest(pty_pyemu):
