@@ -47,6 +47,12 @@ CR4_PGE = 1 << 7
 EFER_NXE = 1 << 11
 PTE_NX = np.uint64(1) << np.uint64(63)
 PAE_ADDR = np.uint64(0x000FFFFFFFFFF000)
+# PAE entries: bits 62:MAXPHYADDR must be 0 (MAXPHYADDR is 36: CPUID reports
+# PAE and no leaf 80000008h, SDM Vol. 3A 4.1.4), bit 63 too unless EFER.NXE,
+# and bits 20:13 of a 2 MB PDE (SDM Vol. 3A Tables 4-9 to 4-11)
+PAE_RSVD = np.uint64(0x7FFFFFF000000000)
+PAE_RSVD_2M = np.uint64(0x1FE000)
+PF_RSVD = 8                  # #PF error code: a reserved bit was set
 
 PF_VECTOR = 14
 
@@ -206,6 +212,9 @@ def walk(s, lin, access, user):
         pde_addr = ((pdpte & PAE_ADDR) | ((lin >> np.uint64(18)) & np.uint64(0xFF8))) & a20
         pde = phys_read64(s, pde_addr)
         large = pde & PTE_PS != 0
+        rsvd = PAE_RSVD if nxe else PAE_RSVD | PTE_NX
+        if pde & PTE_P and pde & (rsvd | (PAE_RSVD_2M if large else np.uint64(0))):
+            return _page_fault(s, lin, 1 | PF_RSVD, is_write, user, access)
     else:
         pde_addr = ((np.uint64(s.cr[3]) & np.uint64(0xFFFFF000)) | ((lin >> np.uint64(20)) & np.uint64(0xFFC))) & a20
         pde = phys_read32(s, pde_addr)
@@ -224,6 +233,8 @@ def walk(s, lin, access, user):
         if pae:
             pte_addr = ((pde & PAE_ADDR) | ((lin >> np.uint64(9)) & np.uint64(0xFF8))) & a20
             pte = phys_read64(s, pte_addr)
+            if pte & PTE_P and pte & (PAE_RSVD if nxe else PAE_RSVD | PTE_NX):
+                return _page_fault(s, lin, 1 | PF_RSVD, is_write, user, access)
         else:
             pte_addr = ((pde & np.uint64(0xFFFFF000)) | ((lin >> np.uint64(10)) & np.uint64(0xFFC))) & a20
             pte = phys_read32(s, pte_addr)

@@ -36,6 +36,16 @@ def is_bios(name):
     return '.include "sys_bios.inc"' in guestlib.source(name).read_text()
 
 
+def qemu_extra_args(name):
+    """QEMU options a guest asks for with a line `qemu-args: ...` in its source,
+    e.g. `-cpu qemu32,+nx` where it tests a feature QEMU's default CPU lacks."""
+    args = []
+    for line in guestlib.source(name).read_text().splitlines():
+        if "qemu-args:" in line:
+            args += line.split("qemu-args:", 1)[1].replace("*/", "").split()
+    return args
+
+
 def _objcopy():
     for name in ("objcopy", "x86_64-linux-gnu-objcopy", "i686-linux-gnu-objcopy"):
         path = shutil.which(name)
@@ -73,11 +83,11 @@ def run_pyemu(image, kind, timeout=120, extra=()):
     return guestlib._run(pyemu_command(image, kind, extra), timeout, env=guestlib._pyemu_env())
 
 
-def run_qemu(image, kind, timeout=60):
+def run_qemu(image, kind, timeout=60, extra=()):
     qemu = guestlib.qemu_path()
     if qemu is None:
         raise AssertionError(guestlib.QEMU_MISSING)
-    return guestlib._run([qemu, "-" + kind, str(image)] + guestlib.QEMU_ARGS, timeout)
+    return guestlib._run([qemu, "-" + kind, str(image)] + guestlib.QEMU_ARGS + list(extra), timeout)
 
 
 def main(argv):
@@ -101,7 +111,7 @@ def main(argv):
         image, kind = build(args.name, outdir)
         runs = {}
         if args.qemu or args.update_from_qemu or both:
-            runs["qemu"] = run_qemu(image, kind)
+            runs["qemu"] = run_qemu(image, kind, extra=qemu_extra_args(args.name))
         if args.pyemu or both:
             runs["pyemu"] = run_pyemu(image, kind, extra=args.extra)
         for name, r in runs.items():

@@ -24,6 +24,7 @@ PROGRAMS = {
     "sys_tasks": 0x34,       # task switches: JMP/CALL/INT/IRET, task gates, busy bits, back link, #DF task
     "sys_exceptions": 0x35,  # faults vs traps, error codes, IDT checks, #DF, IF in gates, TF single-step
     "sys_paging": 0x36,      # #PF codes/CR2, WP, U/S, A/D, PSE, global pages, INVLPG/CR3, REP fault, SMC alias
+    "sys_pae": 0x37,         # PAE: 2 MB pages, NX and the I/D bit, reserved bits (RSVD), A/D
 }
 
 
@@ -42,8 +43,10 @@ class SysRuns:
         key = (emulator, name)
         if key not in self._runs:
             image, kind = self.image(name)
-            fn = syslib.run_pyemu if emulator == "pyemu" else syslib.run_qemu
-            self._runs[key] = fn(image, kind)
+            if emulator == "pyemu":
+                self._runs[key] = syslib.run_pyemu(image, kind)
+            else:
+                self._runs[key] = syslib.run_qemu(image, kind, extra=syslib.qemu_extra_args(name))
         return self._runs[key]
 
 
