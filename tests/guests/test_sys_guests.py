@@ -25,6 +25,8 @@ PROGRAMS = {
     "sys_exceptions": 0x35,  # faults vs traps, error codes, IDT checks, #DF, IF in gates, TF single-step
     "sys_paging": 0x36,      # #PF codes/CR2, WP, U/S, A/D, PSE, global pages, INVLPG/CR3, REP fault, SMC alias
     "sys_pae": 0x37,         # PAE: 2 MB pages, NX and the I/D bit, reserved bits (RSVD), A/D
+    "sys_accept": 0x38,      # -bios, issue 3's acceptance: reset -> PM -> paging, #PF, PIT/PIC IRQ 0 in HLT
+                             # and in ring 3, INT 0x80 / IRET, SYSENTER / SYSEXIT
 }
 
 
