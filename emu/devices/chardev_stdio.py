@@ -152,7 +152,7 @@ class ConsoleEscapes:
             out.append(ESCAPE)
         elif key == "x":
             self.quitting = True
-            self.backend.quit(0, "pyemu: Terminated")
+            self.backend.quit(0, "\r\npyemu: Terminated")      # on a line of its own, as QEMU's
         elif key == "h" or b == 0x08:
             self.backend.write(HELP.encode())
         elif key == "c":

@@ -51,13 +51,15 @@ class PtyRun:
     The test holds the master (what a terminal emulator sees) and keeps the slave
     open too, so it can read the slave's attributes before and after."""
 
-    def __init__(self, argv, env=None):
+    def __init__(self, argv, env=None, controlling=True):
+        """controlling=False: the pty is not the child's controlling terminal (as for a
+        program started in the background), so pyemu must leave it alone."""
         self.master, self.slave = os.openpty()
         self.attrs_before = termios.tcgetattr(self.slave)
         self.output = bytearray()
         self.proc = subprocess.Popen(argv, stdin=self.slave, stdout=self.slave, stderr=self.slave,
                                      cwd=str(REPO), env=env, start_new_session=True,
-                                     preexec_fn=_make_controlling_tty)
+                                     preexec_fn=_make_controlling_tty if controlling else None)
 
     def attrs(self):
         return termios.tcgetattr(self.slave)

@@ -96,3 +96,34 @@ def test_typed_input_echoes_and_ctrl_c_goes_to_the_guest(pty_pyemu):
     assert run.wait() == consolelib.ECHO_EXIT_STATUS
     assert b"PASS echo" in run.output
     assert run.attrs() == run.attrs_before
+
+
+def test_exception_restores_terminal():
+    # an exception that escapes everything: the atexit handler restores the terminal
+    code = ("from emu.devices.chardev_stdio import StdioBackend, terminal_is_raw\n"
+            "b = StdioBackend()\n"
+            "b.start()\n"
+            "print('RAW' if terminal_is_raw() else 'COOKED', flush=True)\n"
+            "raise RuntimeError('boom')\n")
+    run = PtyRun(consolelib.python_argv(code), env=consolelib.pyemu_env())
+    try:
+        run.expect(b"RAW", 60)
+        assert run.wait() == 1
+        assert b"RuntimeError: boom" in run.output
+        assert run.attrs() == run.attrs_before
+    finally:
+        run.close()
+
+
+def test_terminal_not_taken_when_not_in_the_foreground(console_guests):
+    # the pty is not pyemu's controlling terminal (like `pyemu &` in a shell):
+    # raw mode or reading it would get pyemu stopped by SIGTTOU/SIGTTIN
+    run = PtyRun(consolelib.pyemu_argv(console_guests["spin"]), env=consolelib.pyemu_env(), controlling=False)
+    try:
+        run.expect(b"SPIN READY", consolelib.START_TIMEOUT)
+        assert not run.wait_raw(timeout=1)
+        assert run.attrs() == run.attrs_before
+        run.signal(signal.SIGTERM)
+        assert run.wait() == 128 + signal.SIGTERM
+    finally:
+        run.close()
