@@ -210,3 +210,5 @@ ASID_MAX = 0xFFE             # asid 0xFFF is never used, so INVALID_TAG never ma
 EXC_SOFTWARE = 1 << 0        # INT n / INT3 / INTO: EIP already points past the instruction,
                              # exc_addr holds the instruction's own EIP
 EXC_HAS_ERROR = 1 << 1       # exc_error is pushed
+EXC_INT_N = 1 << 2           # with EXC_SOFTWARE: the INT imm8 form (CD), which unlike INT3 and
+                             # INTO is IOPL-sensitive in virtual-8086 mode (SDM Vol. 3A 20.2.7)

@@ -27,6 +27,7 @@ PROGRAMS = {
     "sys_pae": 0x37,         # PAE: 2 MB pages, NX and the I/D bit, reserved bits (RSVD), A/D
     "sys_accept": 0x38,      # -bios, issue 3's acceptance: reset -> PM -> paging, #PF, PIT/PIC IRQ 0 in HLT
                              # and in ring 3, INT 0x80 / IRET, SYSENTER / SYSEXIT
+    "sys_vm86": 0x39,        # virtual-8086 mode: IRET in, IOPL-sensitive insns, I/O bitmap, the v86 frame
 }
 
 

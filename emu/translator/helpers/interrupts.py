@@ -3,7 +3,7 @@ mode (Intel SDM Vol. 3A 6.12 and Vol. 2A INT n pseudocode), with the double
 fault rules of SDM Vol. 3A 6.15 (Table 6-5) and triple fault."""
 from ...cpu import hflags as H
 from ...cpu import descriptors as D
-from ...cpu.state import CS, DS, ES, FS, GS, SS
+from ...cpu.state import CS, DS, ES, EXC_INT_N, FS, GS, SS
 from ..faults import GuestFault
 from . import tasks
 from .common import GuestStack, set_eflags
@@ -76,8 +76,8 @@ def deliver(m, vector, error, soft, ext):
         return
     eflags = m.eflags()
     vm = bool(eflags & H.VM)
-    if vm and soft and vector not in (3, 4) and (eflags >> 12) & 3 != 3:
-        raise GuestFault(VEC_GP, 0)      # INT n in v86 mode with IOPL < 3 (no VME)
+    if vm and soft and cpu.exc_flags & EXC_INT_N and (eflags >> 12) & 3 != 3:
+        raise GuestFault(VEC_GP, 0)      # INT n (not INT3/INTO) in v86 mode with IOPL < 3 (no VME)
     gate_err = vector * 8 + 2 + (1 if ext else 0)
     if vector * 8 + 7 > cpu.idtr.limit:
         raise GuestFault(VEC_GP, gate_err)

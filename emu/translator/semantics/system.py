@@ -5,7 +5,7 @@ The rare instructions call Python helpers (emu/translator/helpers/); the
 block ends after the ones that can change the translation mode.
 """
 from ...cpu import hflags as H
-from ...cpu.state import EAX, EDX
+from ...cpu.state import EAX, EDX, EXC_INT_N, EXC_SOFTWARE
 from ...frontend import tables as T
 
 VEC_DB = 1
@@ -37,7 +37,7 @@ def op_int1(g, insn):
 
 
 def op_int(g, insn):
-    g.software_interrupt(insn.imm & 0xFF)
+    g.software_interrupt(insn.imm & 0xFF, EXC_SOFTWARE | EXC_INT_N)
 
 
 def op_bound(g, insn):

@@ -75,7 +75,7 @@ main:
         boundl %eax, bound_pair
 1:      EXPECT_NONE "bound in range"
         TRAP "int3", 3, int3
-        TRAP "int 3 (cd 03)", 3, int $3
+        TRAP "int 3 (cd 03)", 3, .byte 0xcd, 0x03
         movl $0x7fffffff, %eax
         addl $1, %eax
         TRAP "into with of", 4, into
