@@ -35,6 +35,7 @@ PI2_SE, PI2_M = 0x3FFF, U64(0xC90FDAA22168C235)
 PI4_SE, PI4_M = 0x3FFE, U64(0xC90FDAA22168C235)
 PI34_SE, PI34_M = 0x4000, U64(0x96CBE3F9990E91A8)
 ONE_SE, ONE_M = 0x3FFF, TOP
+LN2_SE, LN2_M = 0x3FFE, U64(0xB17217F7D1CF79AC)
 
 # FYL2XP1's operand range, as QEMU takes it from AMD's manuals: sqrt(2)/2 - 1
 # <= x <= sqrt(2) - 1 (Intel documents |x| < 1 - sqrt(2)/2), outside: #IA
@@ -129,17 +130,25 @@ def trig(se, m, cw, which):
 
 @njit(cache=True, nogil=True)
 def f2xm1(se, m, cw):
-    """2^x - 1 (SDM: defined for -1 <= x <= +1)."""
+    """2^x - 1.  The SDM defines it for -1 <= x <= +1 and leaves other
+    operands undefined; they are #IA (QEMU does the same)."""
     k = S.classify(se, m)
     done, rse, rm, flags = _nan1(se, m, k)
     if done:
         return rse, rm, flags
     if k == S.K_ZERO:
         return se, m, 0
-    if k == S.K_INF:
+    exp = se & 0x7FFF
+    if exp > S.EXT_BIAS or (exp == S.EXT_BIAS and m != TOP):
+        return S.INDEF_SE, S.INDEF_M, S.F_IE
+    if exp == S.EXT_BIAS:
         if S.sign_of(se):
-            return 0xBFFF, TOP, 0          # -1
-        return se, m, 0
+            return 0xBFFE, TOP, 0          # 2^-1 - 1 = -0.5
+        return se, m, 0                    # 2^1 - 1 = 1
+    if exp < S.EXT_BIAS - 79:
+        # 2^x - 1 = x ln 2 to far below an ulp (and x may lie beyond double range)
+        rse, rm, f = S.mul80(se, m, LN2_SE, LN2_M, 64, cw)
+        return _inexact(rse, rm, flags | (f & ~S.F_PE))
     x = to_double(se, m, S.rc_of(cw))
     rse, rm = from_double(math.expm1(x * LN2))
     return _inexact(rse, rm, flags)
