@@ -30,6 +30,12 @@ PROGRAMS = {
     "sys_vm86": 0x39,        # virtual-8086 mode: IRET in, IOPL-sensitive insns, I/O bitmap, the v86 frame
 }
 
+# programs whose expected values are the SDM's where QEMU 7.2 departs from it:
+# run on pyemu only (each documents the QEMU difference in its header)
+PYEMU_ONLY = {
+    "sys_sdm": 0x3a,         # EXT bit in error codes, call gate to conforming code, LOCK #UD
+}
+
 
 class SysRuns:
     def __init__(self, tmp_path_factory):
@@ -58,14 +64,15 @@ def sys_runs(tmp_path_factory):
     return SysRuns(tmp_path_factory)
 
 
-@pytest.mark.parametrize("name", sorted(PROGRAMS))
+@pytest.mark.parametrize("name", sorted(PROGRAMS) + sorted(PYEMU_ONLY))
 def test_sys_guest_passes_on_pyemu(sys_runs, name):
     run = sys_runs.run("pyemu", name)
     check_clean_run(run, "pyemu")
     out = run.stdout.decode("latin-1")
-    assert ("PASS %s\n" % name) in out and run.status == guestlib.exit_status(PROGRAMS[name]), (
+    code = PROGRAMS.get(name, PYEMU_ONLY.get(name))
+    assert ("PASS %s\n" % name) in out and run.status == guestlib.exit_status(code), (
         "%s did not pass on pyemu (expected PASS and exit status %d):\n%s"
-        % (name, guestlib.exit_status(PROGRAMS[name]), run.describe()))
+        % (name, guestlib.exit_status(code), run.describe()))
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))

@@ -1,0 +1,71 @@
+/* sys_sdm: where QEMU 7.2's TCG departs from the Intel SDM, checked against the SDM.
+ *
+ * Run on pyemu only (test_sys_guests.py, PYEMU_ONLY); the expected values are
+ * the SDM's.  On QEMU the checks marked below fail.
+ *   - SDM Vol. 3A 6.13: a fault while delivering an exception or a hardware
+ *     interrupt has EXT (bit 0) set in its error code; QEMU never sets it.
+ *   - SDM Vol. 2A CALL (SAME-PRIVILEGE through a call gate): a call gate to a
+ *     conforming code segment keeps CPL, so CS.RPL stays 3 at CPL 3; QEMU
+ *     loads the segment's DPL as CPL.
+ *   - SDM Vol. 2A "LOCK": LOCK with a register destination, or on an
+ *     instruction that cannot be locked, is #UD; QEMU ignores the prefix on
+ *     MOV.
+ */
+        .include "sys.inc"
+        GUEST "sys_sdm", 0x3a
+
+        .set SEL_NP_CODE, SCRATCH
+        .set SEL_CONF0, SCRATCH + 8
+        .set SEL_GATE_CONF, SCRATCH + 16
+
+        .data
+conf_cs: .long 0
+
+        .text
+main:
+        call sys_init
+        SET_DESC SEL_NP_CODE, 0, 0xffffffff, 0x1a, FL_32
+        SET_DESC SEL_CONF0, 0, 0xffffffff, 0x9e, FL_32
+        SET_GATE_DESC SEL_GATE_CONF, SEL_CONF0, conforming_target, GATE_CALL32|0x60, 0
+
+        PRINT "ext bit\n"
+        andb $0x7f, idt + 6*8 + 5
+        TRY 2f
+1:      ud2
+2:      EXPECT "#ud through a not-present gate: #np(idt|ext)", 11, 6*8+2+1, 1b
+        orb $0x80, idt + 6*8 + 5
+        SET_IDT 6, SEL_NP_CODE, 0, GATE_INT32
+        TRY 2f
+1:      ud2                             /* benign: a #NP while delivering it is no #DF */
+2:      EXPECT "#ud, gate to a not-present segment: #np(sel|ext)", 11, SEL_NP_CODE|1, 1b
+        SET_IDT 6, KCODE, exc_stubs+16*6, GATE_INT32
+        SET_IDT 0x40, SEL_NP_CODE, 0, GATE_INT32
+        TRY 2f
+1:      int $0x40
+2:      EXPECT "int 40h, gate to a not-present segment: #np(sel), no ext", 11, SEL_NP_CODE, 1b
+
+        PRINT "conforming code through a call gate\n"
+        RUN_USER user_conforming
+        CHECKR conf_cs, "cs in conforming code reached from cpl 3", SEL_CONF0|3
+
+        PRINT "lock\n"
+        TRY 2f
+1:      .byte 0xf0, 0x89, 0xc0          /* lock mov %eax, %eax */
+2:      EXPECT "lock mov", 6, 0xffffffff, 1b
+        TRY 2f
+1:      .byte 0xf0, 0x01, 0xc0          /* lock add %eax, %eax: a register destination */
+2:      EXPECT "lock add to a register", 6, 0xffffffff, 1b
+        TRY 2f
+        lock addl $1, conf_cs
+2:      EXPECT_NONE "lock add to memory"
+        ret
+
+conforming_target:
+        movw %cs, %ax
+        movzwl %ax, %eax
+        movl %eax, conf_cs
+        lret
+
+user_conforming:
+        lcall $SEL_GATE_CONF, $0
+        int $VEC_USER_RETURN
