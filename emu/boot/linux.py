@@ -19,6 +19,7 @@ Facts from the kernel's Documentation/arch/x86/boot.rst:
 import struct
 
 from . import BootError
+from .mptable import write_mp_table
 
 SETUP_HEADER = 0x1F1
 BOOT_FLAG = 0xAA55
@@ -38,7 +39,7 @@ GDT = struct.pack("<QQQQ", 0, 0, 0x00CF9B000000FFFF, 0x00CF93000000FFFF)
 LOADER_TYPE = 0xFF              # "undefined" boot loader id (no id was ever assigned to pyemu)
 
 # PC memory below 1 MB (the E820 map and the BIOS data area describe it)
-EBDA_BASE = 0x9FC00             # 1 KB extended BIOS data area below 640 KB
+EBDA_BASE = 0x9FC00             # 1 KB extended BIOS data area below 640 KB (the MP table is there)
 BIOS_AREA = (0xF0000, 0x100000)  # the BIOS ROM region: firmware tables (MP table) live here
 E820_RAM, E820_RESERVED = 1, 2
 
@@ -160,6 +161,9 @@ def load(machine, image, cmdline="", initrd=None):
         struct.pack_into("<QQI", zero, BP_E820_TABLE + 20 * k, base, length, kind)
     phys.write(ZERO_PAGE, bytes(zero))
     _bios_data_area(phys, ram)
+    # the MP table (in the EBDA the e820 map reserves) tells the kernel where
+    # the local APIC and IOAPIC are
+    write_mp_table(phys, machine.board)
     phys.write(GDT_ADDR, GDT)
 
     machine.enter_flat32(hdr.code32_start or KERNEL_ADDR, code_selector=BOOT_CS, data_selector=BOOT_DS,

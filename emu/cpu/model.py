@@ -17,7 +17,11 @@ FEATURES_EDX = {
     "pge": 13,    # global pages
     "cmov": 15,   # CMOVcc, FCMOVcc, FCOMI
 }
-FEATURES_ECX = {}
+# CPUID.1:ECX bit 31 is reserved for hypervisors to say "this is a virtual
+# machine" (Intel SDM Vol. 2A, CPUID: "Not used. Always returns 0" on hardware;
+# every hypervisor sets it).  Guests then expect what virtual CPUs lack, such
+# as performance-monitoring MSRs, instead of calling the hardware broken.
+FEATURES_ECX = {"hypervisor": 31}
 EXT_FEATURES_EDX = {"nx": 20}     # CPUID.80000001:EDX: execute-disable (with PAE)
 
 

@@ -126,3 +126,29 @@ def test_bad_input_gets_a_one_line_error(tmp_path, make, args, message):
     err = p.stderr.strip()
     assert message in err, err
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+
+
+def _scan_mp(phys, start, length):
+    data = phys.read(start, length)
+    return [start + k for k in range(0, length, 16) if data[k:k + 4] == b"_MP_"]
+
+
+def test_mp_table_in_the_ebda_where_linux_scans(machine):
+    linux.load(machine, make_bzimage(), "")
+    ebda = struct.unpack("<H", machine.phys.read(0x40E, 2))[0] << 4
+    found = _scan_mp(machine.phys, ebda, 1024)
+    assert found, "no MP floating pointer in the first KB of the EBDA"
+    zp = machine.phys.read(linux.ZERO_PAGE, 4096)
+    table = [struct.unpack_from("<QQI", zp, 0x2D0 + 20 * k) for k in range(zp[0x1E8])]
+    # the kernel must not take the table's memory as RAM
+    assert not any(kind == 1 and base <= found[0] < base + length for base, length, kind in table)
+
+
+def test_no_mp_table_without_an_apic():
+    m = Machine(MachineConfig(ram_mb=32, serial=["null"], apic=False))
+    try:
+        linux.load(m, make_bzimage(), "")
+        assert not _scan_mp(m.phys, linux.EBDA_BASE, 1024)
+        assert not _scan_mp(m.phys, 0xF0000, 0x10000)
+    finally:
+        m.close()
