@@ -86,3 +86,15 @@ def test_sys_guest_matches_qemu(sys_runs, name):
     assert run.stdout == ref.stdout, "serial output differs from QEMU's (- qemu, + pyemu):\n%s\n%s" % (
         _diff(ref.stdout, run.stdout), run.stderr)
     assert run.status == ref.status, "exit status %r, QEMU's %r" % (run.status, ref.status)
+
+
+def test_triple_fault_exits_like_qemu(sys_runs):
+    """sys_triple: an exception while delivering #DF shuts the CPU down; with
+    -no-reboot pyemu exits (status 0, as QEMU) with a message saying why."""
+    run = sys_runs.run("pyemu", "sys_triple")
+    check_clean_run(run, "pyemu")
+    assert run.stdout == b"== sys_triple ==\nabout to triple fault\n", run.describe()
+    assert run.status == 0 and "triple fault" in run.stderr, run.describe()
+    ref = sys_runs.run("qemu", "sys_triple")
+    assert run.stdout == ref.stdout, _diff(ref.stdout, run.stdout)
+    assert run.status == ref.status, "exit status %r, QEMU's %r" % (run.status, ref.status)
