@@ -45,7 +45,7 @@ def test_bad_console_options_are_one_line_errors(console_guests, args, message):
 
 
 def test_serial_file_unopenable_is_one_line_error(console_guests, tmp_path):
-    status, out, err = _pyemu(console_guests["exit5"], "-serial", "file:%s/no/such/x" % tmp_path, timeout=60)
+    status, out, err = _pyemu(console_guests["exit5"], "-serial", "file:%s/no/such/x" % tmp_path)
     assert status == 1
     assert err.strip().startswith("pyemu: cannot open '%s/no/such/x' for -serial file:" % tmp_path), err
     assert len(err.strip().splitlines()) == 1
