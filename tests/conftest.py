@@ -2,6 +2,7 @@
 import pytest
 
 from emu.snippet import Snippet
+from emu.testing import guest_session, pytest_runtest_makereport  # noqa: F401  (guest-session fixture)
 
 
 @pytest.fixture(scope="session")
