@@ -29,6 +29,7 @@ PROGRAMS = {
     "smc_next": 0x1a,    # self-modifying code: patch the next instruction in the same block
     "smc_loop": 0x1b,    # self-modifying code: a loop body rewritten between iterations
     "mbinfo": 0x1d,      # the multiboot hand-over: EAX magic, the information structure
+    "x87": 0x1e,         # x87 formats, rounding and precision control, compares, FNSAVE/FXSAVE, #MF, #NM
 }
 
 
