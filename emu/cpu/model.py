@@ -16,6 +16,7 @@ FEATURES_EDX = {
     "sep": 11,    # SYSENTER/SYSEXIT
     "pge": 13,    # global pages
     "cmov": 15,   # CMOVcc, FCMOVcc, FCOMI
+    "fxsr": 24,   # FXSAVE/FXRSTOR and CR4.OSFXSR (the x87 part; no SSE state to save)
 }
 # CPUID.1:ECX bit 31 is reserved for hypervisors to say "this is a virtual
 # machine" (Intel SDM Vol. 2A, CPUID: "Not used. Always returns 0" on hardware;
