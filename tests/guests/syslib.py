@@ -11,7 +11,7 @@ The kind is read from the source (which include it uses).  A run is the same
 (serial output, exit status) pair as for guestlib.
 
 By hand:  python tests/guests/syslib.py sys_reset [--qemu|--pyemu] [--keep DIR]
-          [--update-from-qemu] [-- extra pyemu options]
+          [--defsym SYM=VALUE] [--update-from-qemu] [-- extra pyemu options]
 """
 import os
 import pathlib
@@ -100,6 +100,7 @@ def main(argv):
     ap.add_argument("--pyemu", action="store_true")
     ap.add_argument("--keep", metavar="DIR")
     ap.add_argument("--update-from-qemu", action="store_true")
+    ap.add_argument("--defsym", action="append", default=[], metavar="SYM=VALUE")
     ap.add_argument("extra", nargs="*", help="extra pyemu options (after --)")
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     args = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
@@ -108,7 +109,7 @@ def main(argv):
     with tempfile.TemporaryDirectory() as tmp:
         outdir = pathlib.Path(args.keep or tmp)
         outdir.mkdir(parents=True, exist_ok=True)
-        image, kind = build(args.name, outdir)
+        image, kind = build(args.name, outdir, defsyms=[tuple(d.split("=", 1)) for d in args.defsym])
         runs = {}
         if args.qemu or args.update_from_qemu or both:
             runs["qemu"] = run_qemu(image, kind, extra=qemu_extra_args(args.name))
