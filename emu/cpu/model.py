@@ -3,6 +3,11 @@
 VENDOR = "GenuineIntel"
 BRAND = "pyemu virtual CPU (P6 family)"
 FAMILY, MODEL, STEPPING = 6, 3, 3
+MAX_BASIC_LEAF = 1
+MAX_EXTENDED_LEAF = 0x80000004
+# IA32_BIOS_SIGN_ID (MSR 8Bh) bits 63:32 after a CPUID: the "microcode update"
+# revision.  Linux reads it with a plain RDMSR on every family-6 Intel CPU.
+MICROCODE_REVISION = 1
 
 # CPUID.1:EDX feature bits (Intel SDM Vol. 2A Table 3-11)
 FEATURES_EDX = {
@@ -41,7 +46,7 @@ def cpuid(leaf, subleaf=0, apic=False):
     globally enabled (SDM Vol. 3A 10.4.3: clearing IA32_APIC_BASE[11] clears the flag)."""
     if leaf == 0:
         ebx, edx, ecx = _regs_of(VENDOR)
-        return 1, ebx, ecx, edx
+        return MAX_BASIC_LEAF, ebx, ecx, edx
     if leaf == 1:
         eax = (FAMILY << 8) | (MODEL << 4) | STEPPING
         edx = sum(1 << b for b in FEATURES_EDX.values())
@@ -50,7 +55,7 @@ def cpuid(leaf, subleaf=0, apic=False):
         ecx = sum(1 << b for b in FEATURES_ECX.values())
         return eax, 0, ecx, edx
     if leaf == 0x80000000:
-        return 0x80000004, 0, 0, 0
+        return MAX_EXTENDED_LEAF, 0, 0, 0
     if leaf == 0x80000001:
         return 0, 0, 0, sum(1 << b for b in EXT_FEATURES_EDX.values())
     if 0x80000002 <= leaf <= 0x80000004:
@@ -58,7 +63,7 @@ def cpuid(leaf, subleaf=0, apic=False):
         chunk = text[(leaf - 0x80000002) * 16:(leaf - 0x80000001) * 16].encode("ascii")
         w = [int.from_bytes(chunk[i:i + 4], "little") for i in range(0, 16, 4)]
         return w[0], w[1], w[2], w[3]
-    # SDM: a leaf above the maximum returns the highest basic leaf's data
-    if leaf < 0x80000000:
-        return cpuid(1, apic=apic)
-    return 0, 0, 0, 0
+    # SDM Vol. 2A CPUID: on Intel processors a leaf above the maximum basic or
+    # extended leaf returns the data of the highest basic leaf (the hypervisor
+    # range 40000000h included: pyemu names no hypervisor interface there)
+    return cpuid(MAX_BASIC_LEAF, apic=apic)

@@ -228,7 +228,13 @@ def helper_verr_verw(m, sel, write, a2):
 
 # --- model-specific registers -----------------------------------------------------------
 MSR_TSC = 0x10
+MSR_PLATFORM_ID = 0x17
 MSR_APIC_BASE = 0x1B
+MSR_BIOS_SIGN_ID = 0x8B
+MSR_MISC_ENABLE = 0x1A0
+# IA32_MISC_ENABLE: fast strings on; branch trace store and PEBS unavailable
+MISC_ENABLE_RESET = (1 << 0) | (1 << 11) | (1 << 12)
+MISC_ENABLE_WRITABLE = (1 << 0) | (1 << 22)
 MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP = 0x174, 0x175, 0x176
 MSR_MTRRCAP = 0xFE
 MSR_PAT = 0x277
@@ -253,6 +259,12 @@ def read_msr(m, n):
         return cpu.msr_sysenter_eip
     if n == MSR_EFER and "nx" in model.EXT_FEATURES_EDX:
         return cpu.efer
+    if n == MSR_BIOS_SIGN_ID:
+        return model.MICROCODE_REVISION << 32
+    if n == MSR_PLATFORM_ID:
+        return 0                       # platform id 0 (bits 52:50)
+    if n == MSR_MISC_ENABLE:
+        return m.msrs.get(n, MISC_ENABLE_RESET)
     if n in m.msrs:
         return m.msrs[n]
     raise GuestFault(VEC_GP, 0)
@@ -278,6 +290,12 @@ def write_msr(m, n, value):
             raise GuestFault(VEC_GP, 0)
         cpu.efer = value
         m.flush_tlb(everything=True)
+    elif n == MSR_BIOS_SIGN_ID:
+        pass                           # Linux writes 0, then CPUID, then reads the revision
+    elif n == MSR_MISC_ENABLE:
+        # only fast strings (bit 0) and limit-CPUID (bit 22) are writable: the
+        # other bits report features this CPU lacks (SDM Vol. 4 Table 2-2)
+        m.msrs[n] = (read_msr(m, n) & ~MISC_ENABLE_WRITABLE) | (value & MISC_ENABLE_WRITABLE)
     elif n in m.msrs and n != MSR_MTRRCAP:
         m.msrs[n] = value
         m.msr_written(n, value)

@@ -37,7 +37,8 @@ def helper_rdtsc(m, a0, a1, a2):
     cpu = m.cpu
     if cpu.cr[4] & (1 << 2) and (cpu.hflags & H.HF_CPL_MASK) != 0:   # CR4.TSD
         return raise_exception(m, VEC_GP, 0)
-    tsc = m.clock.tsc() & 0xFFFFFFFFFFFFFFFF
+    # the same counter RDMSR 10h reads and WRMSR 10h sets (SDM Vol. 3B 17.17)
+    tsc = (m.clock.tsc() + cpu.tsc_offset) & 0xFFFFFFFFFFFFFFFF
     cpu.regs[EAX] = tsc & 0xFFFFFFFF
     cpu.regs[EDX] = tsc >> 32
     return HELPER_OK

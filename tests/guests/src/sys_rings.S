@@ -126,6 +126,29 @@ main:
         iretl
 1:      CHECKR iopl3_ok, "cli, sti, in at iopl 3", 1
 
+        PRINT "time stamp counter\n"
+        rdtsc
+        movl %eax, %esi
+        movl %edx, %edi
+        rdtsc
+        subl %esi, %eax
+        sbbl %edi, %edx
+        orl %eax, %edx                  /* nonzero unless the two reads were equal */
+        setnz %al
+        movzbl %al, %eax
+        CHECK "rdtsc advances", 1
+        movl %cr4, %eax
+        orl $4, %eax                    /* CR4.TSD: RDTSC at CPL 0 only */
+        movl %eax, %cr4
+        TRY 1f
+        rdtsc
+1:      EXPECT_NONE "rdtsc at cpl 0 with tsd"
+        RUN_USER user_rdtsc
+        movl %cr4, %eax
+        andl $~4, %eax
+        movl %eax, %cr4
+        RUN_USER user_rdtsc_ok
+
         PRINT "sysenter / sysexit\n"
         xorl %edx, %edx
         movl $MSR_SYSENTER_CS, %ecx
@@ -325,6 +348,16 @@ user_iopl3:
         cli
         inb $0x80, %al
         movl $1, iopl3_ok
+        int $VEC_USER_RETURN
+
+user_rdtsc:
+        U_FAULT "rdtsc at cpl 3 with tsd", 13, 0, rdtsc
+        int $VEC_USER_RETURN
+
+user_rdtsc_ok:
+        TRY 1f
+        rdtsc
+1:      EXPECT_NONE "rdtsc at cpl 3 without tsd"
         int $VEC_USER_RETURN
 
 user_sysenter:
