@@ -61,10 +61,11 @@ def _check_attributes(g, insn):
     return False
 
 
-def emit_block(insns, name, tb_eip, cs_base, hflags, trace=False):
-    """Build the module for one block; returns (module, IRGen)."""
+def emit_block(insns, name, tb_eip, cs_base, hflags, trace=False, hot_threshold=None):
+    """Build the module for one block; returns (module, IRGen).  With
+    hot_threshold (tier 1) the block counts its executions (gen.py)."""
     module = ir.Module(name)
-    g = IRGen(module, name, tb_eip, cs_base, hflags, len(insns))
+    g = IRGen(module, name, tb_eip, cs_base, hflags, len(insns), hot_threshold)
     if trace:
         g.emit_trace()
     for insn in insns:

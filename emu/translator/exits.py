@@ -7,9 +7,11 @@ EXIT_EXCEPTION = 4   # exc_vector/exc_error/exc_flags describe an exception to d
 EXIT_HLT = 5         # HLT executed; EIP points past it
 EXIT_STOP = 6        # a Python helper asked to leave native code (EIP set by the helper)
 EXIT_DEBUG = 7       # a debugger breakpoint at EIP (the instruction has not run)
+EXIT_HOT = 8         # a tier-1 block at EIP became hot (nothing of it ran): translate it at tier 2
 
 NAMES = {EXIT_REQUEST: "request", EXIT_MISS: "miss", EXIT_LINK: "link",
-         EXIT_EXCEPTION: "exception", EXIT_HLT: "hlt", EXIT_STOP: "stop", EXIT_DEBUG: "debug"}
+         EXIT_EXCEPTION: "exception", EXIT_HLT: "hlt", EXIT_STOP: "stop", EXIT_DEBUG: "debug",
+         EXIT_HOT: "hot"}
 
 # Status returned by Python helpers called from generated code.
 HELPER_OK = 0        # continue with the next instruction

@@ -1,9 +1,17 @@
-"""llvmlite: IR text -> host code, one MCJIT engine per translation cache.
+"""llvmlite: IR text -> object code -> host code, one MCJIT engine per translation cache.
 
-Each engine owns its TargetMachine (sharing one between engines crashed once
-the first engine was collected).  `compile` returns the addresses of the
-requested symbols; symbols other modules need (helpers, the dispatcher) are
-published process-wide with `llvm.add_symbol`.
+Compiling and loading are separate steps so that object code can be kept on
+disk (objcache.py) and loaded again by a later run:
+
+  compile_object(ir_text, tier) -> bytes    parse, verify, IR passes, codegen
+  load_object(obj, symbols)     -> {name: address}   link into this engine
+
+Each tier has its own optimisation levels (TIERS) and its own TargetMachine
+for codegen; the MCJIT engine owns yet another one (sharing a TargetMachine
+between engines crashed once the first engine was collected).  Symbols other
+modules need (helpers, the dispatcher) are published process-wide with
+`llvm.add_symbol`; an object refers to them by name only, so it can be loaded
+into any process.
 """
 import threading
 import time
@@ -12,6 +20,12 @@ import llvmlite.binding as llvm
 
 _init_lock = threading.Lock()
 _initialized = False
+
+# tier -> (IR pass level, codegen level).  Tier 1 is for code seen for the first
+# time: no IR passes (the emitter already keeps registers in SSA values) and
+# codegen level 1; tier 2 is for hot blocks (benchmarks/translate.py measures
+# the cost of each).
+TIERS = {1: (0, 1), 2: (2, 2)}
 
 
 def ensure_llvm():
@@ -28,7 +42,7 @@ def add_symbol(name, address):
     llvm.add_symbol(name, address)
 
 
-def _run_passes(mod, tm, level):
+def run_passes(mod, tm, level):
     if level <= 0:
         return
     pto = llvm.create_pipeline_tuning_options(speed_level=level)
@@ -37,32 +51,78 @@ def _run_passes(mod, tm, level):
     mpm.run(mod, pb)
 
 
-class JitEngine:
-    """An MCJIT engine; `compile` adds one module and returns symbol addresses."""
+_run_passes = run_passes        # the older name (emu/debug/show.py)
 
-    def __init__(self, ir_opt=2, codegen_opt=2):
+
+def _target_machine(codegen_opt):
+    return llvm.Target.from_default_triple().create_target_machine(opt=codegen_opt, jit=True)
+
+
+class JitEngine:
+    """An MCJIT engine with the target machines of every tier."""
+
+    def __init__(self, ir_opt=None, codegen_opt=None):
         ensure_llvm()
-        self.ir_opt = ir_opt
-        target = llvm.Target.from_default_triple()
-        self.target_machine = target.create_target_machine(opt=codegen_opt, jit=True)
+        # ir_opt / codegen_opt, when given, override both tiers (tests, bisecting)
+        self.levels = {t: (lv[0] if ir_opt is None else ir_opt, lv[1] if codegen_opt is None else codegen_opt)
+                       for t, lv in TIERS.items()}
+        self.target_machine = _target_machine(2)
         self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.target_machine)
+        self._codegen = {}
         self.triple = llvm.get_process_triple()
         self.data_layout = str(self.target_machine.target_data)
         self.modules = 0
         self.compile_seconds = 0.0
         self.last_module = None
+        self.last_tier = 2
 
-    def compile(self, ir_text, symbols, ir_opt=None, keep=False):
-        t0 = time.perf_counter()
+    # ir_opt: the IR level of tier 2 (kept for callers that set it, e.g. the snippet runner;
+    # tier 1 keeps its own levels)
+    @property
+    def ir_opt(self):
+        return self.levels[2][0]
+
+    @ir_opt.setter
+    def ir_opt(self, level):
+        self.levels[2] = (level, self.levels[2][1])
+
+    def codegen_machine(self, tier):
+        level = self.levels[tier][1]
+        tm = self._codegen.get(level)
+        if tm is None:
+            tm = self._codegen[level] = _target_machine(level)
+        return tm
+
+    def parse(self, ir_text):
         mod = llvm.parse_assembly(ir_text)
         mod.triple = self.triple
         mod.data_layout = self.data_layout
         mod.verify()
-        _run_passes(mod, self.target_machine, self.ir_opt if ir_opt is None else ir_opt)
-        self.engine.add_module(mod)
-        self.engine.finalize_object()
+        return mod
+
+    def compile_object(self, ir_text, tier=2, keep=False):
+        """Object code for an IR module at the tier's levels."""
+        t0 = time.perf_counter()
+        mod = self.parse(ir_text)
+        tm = self.codegen_machine(tier)
+        run_passes(mod, tm, self.levels[tier][0])
+        obj = tm.emit_object(mod)
+        self.last_tier = tier
         if keep:
             self.last_module = mod
+        self.compile_seconds += time.perf_counter() - t0
+        return obj
+
+    def optimize(self, ir_text, tier=2):
+        """The module after the tier's IR passes (for -d op_opt)."""
+        mod = self.parse(ir_text)
+        run_passes(mod, self.codegen_machine(tier), self.levels[tier][0])
+        return mod
+
+    def load_object(self, obj, symbols):
+        """Link object code into this engine; the addresses of `symbols`."""
+        self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        self.engine.finalize_object()
         addrs = {}
         for name in symbols:
             addr = self.engine.get_function_address(name)
@@ -72,16 +132,28 @@ class JitEngine:
                 raise RuntimeError("JIT: symbol %s not found" % name)
             addrs[name] = addr
         self.modules += 1
-        self.compile_seconds += time.perf_counter() - t0
-        return addrs, mod
+        return addrs
+
+    def compile(self, ir_text, symbols, ir_opt=None, keep=False, tier=2):
+        """compile_object + load_object; returns (addresses, parsed module or None)."""
+        if ir_opt is not None:
+            saved = self.levels[tier]
+            self.levels[tier] = (ir_opt, saved[1])
+        try:
+            obj = self.compile_object(ir_text, tier, keep)
+        finally:
+            if ir_opt is not None:
+                self.levels[tier] = saved
+        return self.load_object(obj, symbols), self.last_module if keep else None
 
     def optimized_ir(self, mod):
         return str(mod)
 
-    def host_asm(self, ir_text, ir_opt=None):
-        """Host assembly for an IR module (compiled separately; for -d out_asm)."""
-        mod = llvm.parse_assembly(ir_text)
-        mod.triple = self.triple
-        mod.data_layout = self.data_layout
-        _run_passes(mod, self.target_machine, self.ir_opt if ir_opt is None else ir_opt)
-        return self.target_machine.emit_assembly(mod)
+    def host_asm(self, ir_text, ir_opt=None, tier=None):
+        """Host assembly for an IR module (compiled separately; for -d out_asm), at
+        the levels of `tier` (default: the tier of the last block compiled)."""
+        tier = self.last_tier if tier is None else tier
+        mod = self.parse(ir_text)
+        tm = self.codegen_machine(tier)
+        run_passes(mod, tm, self.levels[tier][0] if ir_opt is None else ir_opt)
+        return tm.emit_assembly(mod)

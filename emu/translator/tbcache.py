@@ -29,7 +29,7 @@ def jump_key(hflags, asid):
 
 class TranslationBlock:
     __slots__ = ("key", "eip", "linear", "fn", "slots_addr", "slot_targets", "pages", "byte_ranges",
-                 "incoming", "valid", "n_insns", "name", "ir_text", "insns", "size", "exec_count")
+                 "incoming", "valid", "n_insns", "name", "ir_text", "insns", "size", "tier", "code")
 
     def __init__(self, key, eip, linear, fn, slots_addr, slot_targets, byte_ranges, n_insns, name):
         self.key = key
@@ -47,6 +47,8 @@ class TranslationBlock:
         self.ir_text = None
         self.insns = None
         self.size = sum(n for _, n in byte_ranges)
+        self.tier = 2
+        self.code = b""                         # the guest bytes it was made from
 
     def slot_address(self, k):
         return self.slots_addr + 8 * k
@@ -109,6 +111,33 @@ class TranslationCache:
             return
         ctypes.c_uint64.from_address(slot_addr).value = target.fn
         target.incoming.add(slot_addr)
+
+    # --- tiering ------------------------------------------------------------------------
+    def replace(self, old, new):
+        """Put `new` (same key, same bytes: a tier-2 translation) where `old` was:
+        every chain slot and jump-cache entry that led to old leads to new."""
+        if not old.valid or old.key != new.key:
+            raise ValueError("replace: %r is not a live block of key %r" % (old, new.key))
+        old.valid = False
+        self.blocks[new.key] = new
+        for k in range(len(old.slot_targets)):
+            self.slot_owner.pop(old.slot_address(k), None)
+        for k in range(len(new.slot_targets)):
+            self.slot_owner[new.slot_address(k)] = (new, k)
+        for slot_addr in old.incoming:
+            owner = self.slot_owner.get(slot_addr)
+            if owner is not None and owner[0].valid:
+                ctypes.c_uint64.from_address(slot_addr).value = new.fn
+                new.incoming.add(slot_addr)
+        old.incoming.clear()
+        hit = self.jmp_view["fn"] == np.uint64(old.fn)
+        if hit.any():
+            self.jmp_view["fn"][hit] = new.fn
+        for pfn in old.pages:
+            page_set = self.by_page.get(pfn)
+            if page_set is not None:
+                page_set.discard(old)
+                page_set.add(new)
 
     # --- invalidation ---------------------------------------------------------------
     def _mark(self, phys, length, value):

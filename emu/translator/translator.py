@@ -1,4 +1,25 @@
-"""Translate the block at the CPU's current EIP: fetch, decode, emit IR, compile, cache."""
+"""Translate the block at the CPU's current EIP: fetch, decode, emit IR, compile, cache.
+
+Two tiers (DESIGN.md "Performance"; benchmarks/translate.py has the figures):
+
+  tier 1  code seen for the first time: the block's IR compiled cheaply (jit.TIERS),
+          with an execution counter in its prologue;
+  tier 2  a tier-1 block entered `hot_threshold` times leaves with EXIT_HOT
+          and is translated again at O2, replacing the tier-1 code in place
+          (chain slots, jump cache: TranslationCache.replace).
+
+Both tiers come from the same semantics through the same block builder, so
+they differ only in LLVM's optimisation.  Every compiled object goes through
+the on-disk object cache (objcache.py) and, within a run, is kept per engine
+by its key, so a block translated again (after self-modifying code put the
+same bytes back, or a flush) is not compiled twice.  A block whose tier-2
+object is already in the disk cache starts at tier 2.
+
+PYEMU_TIER=1 or 2 forces one tier for every block (bisecting, tests);
+PYEMU_HOT=N sets the tier-up threshold.
+"""
+import ctypes
+import os
 import time
 
 import numpy as np
@@ -13,10 +34,67 @@ from ..softmmu.native import STATE_DTYPE
 from ..softmmu.paging import ACC_CODE, T_OK, translate
 from .block import Insn, emit_block
 from .gen import IRGen, TranslationError
+from .exits import EXIT_DEBUG
 from .jit import JitEngine
+from .objcache import ObjectCache
 from .tbcache import TranslationBlock, TranslationCache, jump_key
 
 MAX_BLOCK_INSNS = 64
+DEFAULT_HOT_THRESHOLD = 2000
+
+
+def tier_from_env():
+    """PYEMU_TIER: 1 or 2 forces that tier for every block; unset (or 0): tiering."""
+    v = os.environ.get("PYEMU_TIER", "").strip()
+    if v in ("", "0", "auto"):
+        return None
+    if v not in ("1", "2"):
+        raise ValueError("PYEMU_TIER must be 1, 2 or unset, not %r" % v)
+    return int(v)
+
+
+def hot_threshold_from_env():
+    v = os.environ.get("PYEMU_HOT", "").strip()
+    try:
+        n = int(v) if v else DEFAULT_HOT_THRESHOLD
+    except ValueError:
+        raise ValueError("PYEMU_HOT must be a number of executions, not %r" % v) from None
+    return max(1, min(n, 0x7FFFFFFF))
+
+
+class _Compiled:
+    """A block's code loaded into this translator's engine (addresses of its symbols)."""
+    __slots__ = ("fn", "slots", "count", "n_insns", "slot_targets", "name", "ir_text", "llmod")
+
+    def __init__(self, addrs, name, header):
+        self.fn = addrs[name]
+        self.slots = addrs[name + "_slots"]
+        self.count = addrs.get(name + "_count", 0)
+        self.n_insns = header["n_insns"]
+        self.slot_targets = list(header["slot_targets"])
+        self.name = name
+        self.ir_text = None
+        self.llmod = None
+
+    def reset(self):
+        """Unlinked slots and a zero count, as when first loaded (reused code)."""
+        for k in range(len(self.slot_targets)):
+            ctypes.c_uint64.from_address(self.slots + 8 * k).value = 0
+        if self.count:
+            ctypes.c_uint32.from_address(self.count).value = 0
+
+
+def _valid_header(h, name):
+    try:
+        return (h.get("name") == name and isinstance(h["n_insns"], int) and h["n_insns"] >= 0
+                and isinstance(h["slot_targets"], list) and len(h["slot_targets"]) <= 2
+                and all(isinstance(t, int) for t in h["slot_targets"]) and isinstance(h.get("count"), bool))
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
+def _symbols(name, header):
+    return (name, name + "_slots") + ((name + "_count",) if header["count"] else ())
 
 
 class CodeFetchFault(Exception):
@@ -29,18 +107,26 @@ def _translate_code(state_array, lin, user):
 
 
 class Translator:
-    def __init__(self, phys, cpu, log=None, ir_opt=2, codegen_opt=2):
+    def __init__(self, phys, cpu, log=None, ir_opt=None, codegen_opt=None, tier=None,
+                 hot_threshold=None, objcache=None):
         self.phys = phys
         self.cpu = cpu
         self.state_array = np.frombuffer(cpu, dtype=STATE_DTYPE, count=1)
         self.engine = JitEngine(ir_opt=ir_opt, codegen_opt=codegen_opt)
         self.cache = TranslationCache(phys, cpu)
+        self.objcache = objcache if objcache is not None else ObjectCache()
+        self.tier = tier if tier is not None else tier_from_env()
+        self.hot_threshold = hot_threshold or hot_threshold_from_env()
         self.records = new_records(MAX_BLOCK_INSNS)
         self.log = log
-        self.blocks_translated = 0
-        self.translate_seconds = 0.0
+        self.blocks_translated = 0      # blocks made for code not seen before (any tier)
+        self.tier_ups = 0               # tier-1 blocks replaced by their tier-2 translation
+        self.compiled = 0               # objects LLVM compiled (the rest came from a cache)
+        self.translate_seconds = 0.0    # decode + IR + LLVM + load, first translations
+        self.tier_up_seconds = 0.0
         self.trace = bool(log and (log.enabled("exec") or log.enabled("cpu")))
         self.breakpoints = set()        # linear addresses a debugger stops at
+        self._loaded = {}               # object cache key -> _Compiled, in this engine
 
     # --- code fetch -------------------------------------------------------------------
     def code_phys(self, linear, user):
@@ -115,30 +201,117 @@ class Translator:
     def translate(self, linear, eip, cs_base, hflags, user):
         t0 = time.perf_counter()
         insns, ranges = self.decode_at(linear, eip, hflags, user)
-        name = "tb%d_%x" % (self.blocks_translated, ranges[0][0])
-        module, g = self._emit(insns, name, eip, cs_base, hflags)
-        ir_text = str(module)
-        addrs, llmod = self.engine.compile(ir_text, (name, name + "_slots"), keep=bool(self.log))
-        key = (ranges[0][0], cs_base, hflags)
-        tb = TranslationBlock(key, eip, linear, addrs[name], addrs[name + "_slots"],
-                              list(g.slot_targets), ranges, len(insns), name)
+        tier = self.tier
+        if tier is None:
+            tier = 2 if self._tier2_cached(insns, linear, eip, cs_base, hflags) else 1
+        tb = self._make_block(insns, ranges, linear, eip, cs_base, hflags, tier)
         self.cache.add(tb)
         self.blocks_translated += 1
         self.translate_seconds += time.perf_counter() - t0
-        if self.log is not None:
-            self.log.block_translated(tb, insns, ir_text, llmod, self.engine)
         return tb
 
-    def _emit(self, insns, name, eip, cs_base, hflags):
-        if self.breakpoints and not hflags & H.HF_NOBP and (cs_base + eip) & 0xFFFFFFFF in self.breakpoints:
-            return _breakpoint_block(insns[0], name, eip, cs_base, hflags)
+    def tier_up(self):
+        """EXIT_HOT: replace the tier-1 block at the CPU's EIP by its tier-2 translation."""
+        t0 = time.perf_counter()
+        cpu = self.cpu
+        hflags = cpu.hflags
+        cs_base = cpu.seg[CS].base & 0xFFFFFFFF
+        eip = cpu.eip & 0xFFFFFFFF
+        linear = (cs_base + eip) & 0xFFFFFFFF
+        user = (hflags & H.HF_CPL_MASK) == 3
         try:
-            return emit_block(insns, name, eip, cs_base, hflags, self.trace)
+            phys = self.code_phys(linear, user)
+            old = self.cache.get((phys, cs_base, hflags))
+            if old is None or old.tier != 1:
+                return None
+            insns, ranges = self.decode_at(linear, eip, hflags, user)
+        except CodeFetchFault:
+            return None     # the next run through the dispatcher reports the fault
+        if b"".join(i.bytes for i in insns) != old.code or ranges != old.byte_ranges:
+            return None     # not the same block (breakpoints changed how it is cut)
+        tb = self._make_block(insns, ranges, linear, eip, cs_base, hflags, 2)
+        self.cache.replace(old, tb)
+        self.cache.remember_jump(tb, linear, jump_key(hflags, cpu.tlb_asid))
+        self.tier_ups += 1
+        self.tier_up_seconds += time.perf_counter() - t0
+        return tb
+
+    # --- building blocks ------------------------------------------------------------------
+    def _variant(self, tier, counting, bp):
+        ir_opt, cg_opt = self.engine.levels[tier]
+        return "t%d/%d.%d%s%s%s" % (tier, ir_opt, cg_opt, "/c%d" % self.hot_threshold if counting else "",
+                                    "/trace" if self.trace else "", "/bp" if bp else "")
+
+    def _is_breakpoint_block(self, linear, hflags):
+        return bool(self.breakpoints) and not hflags & H.HF_NOBP and linear in self.breakpoints
+
+    def _tier2_cached(self, insns, linear, eip, cs_base, hflags):
+        """True when the disk cache holds this block's tier-2 code (it was hot before)."""
+        if not self.objcache.enabled or self.log is not None or hflags & H.HF_SINGLE:
+            return False
+        code = b"".join(i.bytes for i in insns)
+        key = self.objcache.key(code, eip, cs_base, hflags,
+                                self._variant(2, False, self._is_breakpoint_block(linear, hflags)))
+        return key in self._loaded or self.objcache.contains(key)
+
+    def _make_block(self, insns, ranges, linear, eip, cs_base, hflags, tier):
+        code = b"".join(i.bytes for i in insns)
+        # single-step blocks (debugger, -icount tails) are never hot enough to matter
+        counting = tier == 1 and self.tier is None and not hflags & H.HF_SINGLE
+        bp = self._is_breakpoint_block(linear, hflags)
+        key = self.objcache.key(code, eip, cs_base, hflags, self._variant(tier, counting, bp))
+        comp = self._loaded.get(key)
+        if comp is None:
+            comp = self._compile(key, insns, eip, cs_base, hflags, tier, counting, bp)
+            self._loaded[key] = comp
+        else:
+            comp.reset()
+            if self.log is not None:
+                # loaded earlier: the IR again, for the log only (a symbol loads once per engine)
+                module, _ = self._emit(list(insns), comp.name, eip, cs_base, hflags, counting, bp)
+                comp.ir_text = str(module)
+                comp.llmod = self.engine.optimize(comp.ir_text, tier)
+        tb = TranslationBlock((ranges[0][0], cs_base, hflags), eip, linear, comp.fn, comp.slots,
+                              list(comp.slot_targets), ranges, comp.n_insns, comp.name)
+        tb.tier = tier
+        tb.code = code
+        if self.log is not None:
+            self.log.block_translated(tb, insns[:comp.n_insns], comp.ir_text, comp.llmod, self.engine)
+        return tb
+
+    def _compile(self, key, insns, eip, cs_base, hflags, tier, counting, bp):
+        """The block's code from the disk cache, or emitted and compiled (and stored)."""
+        name = "tb%d_%s" % (tier, key[:16])
+        entry = None if self.log is not None else self.objcache.get(key)
+        if entry is not None and _valid_header(entry[1], name):
+            obj, header = entry
+            return _Compiled(self.engine.load_object(obj, _symbols(name, header)), name, header)
+        insns = list(insns)
+        module, g = self._emit(insns, name, eip, cs_base, hflags, counting, bp)
+        ir_text = str(module)
+        obj = self.engine.compile_object(ir_text, tier, keep=self.log is not None)
+        self.compiled += 1
+        # breakpoint and "not implemented" blocks have no counter
+        header = {"name": name, "n_insns": len(insns), "slot_targets": list(g.slot_targets),
+                  "count": g.hot_threshold is not None and name + "_count" in module.globals}
+        self.objcache.put(key, obj, header)
+        comp = _Compiled(self.engine.load_object(obj, _symbols(name, header)), name, header)
+        if self.log is not None:
+            comp.ir_text = ir_text
+            comp.llmod = self.engine.last_module
+        return comp
+
+    def _emit(self, insns, name, eip, cs_base, hflags, counting=False, bp=False):
+        if bp:
+            return _breakpoint_block(insns[0], name, eip, cs_base, hflags)
+        hot = self.hot_threshold if counting else None
+        try:
+            return emit_block(insns, name, eip, cs_base, hflags, self.trace, hot)
         except TranslationError:
             bad = _failing_index(insns, name, eip, cs_base, hflags)
             if bad > 0:
                 del insns[bad:]
-                return emit_block(insns, name, eip, cs_base, hflags, self.trace)
+                return emit_block(insns, name, eip, cs_base, hflags, self.trace, hot)
             return _unimplemented_block(insns[0], name, eip, cs_base, hflags)
 
 
@@ -165,7 +338,6 @@ def _unimplemented_block(insn, name, eip, cs_base, hflags):
 def _breakpoint_block(insn, name, eip, cs_base, hflags):
     """A block that stops for the debugger before its first instruction runs."""
     import llvmlite.ir as ir
-    from .exits import EXIT_DEBUG
     module = ir.Module(name)
     g = IRGen(module, name, eip, cs_base, hflags, 0)
     g.begin(insn)
