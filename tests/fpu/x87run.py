@@ -38,6 +38,11 @@ class Fpu:
 class _Snip(Snippet):
     setup = None
 
+    def write(self, addr, data):
+        # unchanged bytes stay as they are, so code run again hits the translation cache
+        if self.read(addr, len(data)) != bytes(data):
+            super().write(addr, data)
+
     def _enter(self, eip):
         super()._enter(eip)
         if self.setup:
