@@ -5,11 +5,14 @@ writes through several address spaces with random page tables, rewrites
 page-table entries (of the current address space, followed by INVLPG as the
 architecture requires, and of inactive ones, with no flush: the ASID-tagged
 TLB and shadow page table must notice by themselves), switches CR3 and
-reloads it.  A #PF handler logs CR2 and the error code and skips the access.
+reloads it, and toggles CR0.WP (supervisor writes to read-only pages are
+allowed while it is clear).  A #PF handler logs CR2 and the error code and
+skips the access.
 
 Every access is checked against a straightforward Python page walk over a
 model of the same memory: values read, faults (address and error code), and
-at the end every page-table entry including its accessed and dirty bits.
+at the end every page-table entry and every test-region page-directory
+entry, including their accessed and dirty bits.
 """
 import random
 import struct
@@ -47,6 +50,7 @@ class Model:
 
     def __init__(self, rng):
         self.rng = rng
+        self.wp = True
         self.frames = {FRAME_POOL + 0x1000 * i: bytearray(rng.randbytes(4096)) for i in range(N_FRAMES)}
         self.pte = {}      # (space, vpage) -> PTE value
         self.pde_a = {}    # (space, k) -> accessed bit of the test-region PDE
@@ -62,12 +66,13 @@ class Model:
         return frame | flags
 
     def access(self, space, vaddr, write, value=None):
-        """A supervisor access with CR0.WP = 1: (value or None, fault error code or None)."""
+        """A supervisor access (SDM Vol. 3A 4.6: read-only pages are writable at
+        CPL 0 while CR0.WP = 0): (value or None, fault error code or None)."""
         v = (vaddr - VBASE) >> 12
         pte = self.pte[(space, v)]
         if not pte & P:
             return None, 2 if write else 0
-        if write and not pte & W:
+        if write and not pte & W and self.wp:
             return None, 3
         self.pde_a[(space, v >> 10)] = A
         self.pte[(space, v)] = pte | A | (D if write else 0)
@@ -105,6 +110,8 @@ PF_HANDLER = b"".join(bytes.fromhex(h) for h, _ in (
 def build(seed, n_ops=400):
     rng = random.Random(seed)
     model = Model(rng)
+    # the frames' contents before the program runs (model.access changes model.frames)
+    initial_frames = {base: bytes(frame) for base, frame in model.frames.items()}
     mem = {}
 
     def w32(addr, value):
@@ -162,23 +169,26 @@ def build(seed, n_ops=400):
             emit(b"\xc7\x05" + struct.pack("<II", pte_phys, new))
             if target == space:
                 emit(b"\x0f\x01\x3d" + struct.pack("<I", vaddr))  # invlpg [vaddr]
-        elif op < 0.97:                                         # switch address space
+        elif op < 0.95:                                         # switch address space
             space = rng.randrange(N_SPACES)
             emit(b"\xb8" + struct.pack("<I", pd_addr(space)) + b"\x0f\x22\xd8")
+        elif op < 0.975:                                        # toggle CR0.WP
+            model.wp = not model.wp
+            emit(bytes.fromhex("0f20c0 3500000100 0f22c0"))     # mov eax, cr0; xor eax, WP; mov cr0, eax
         else:                                                   # reload the same CR3
             emit(b"\x0f\x20\xd8\x0f\x22\xd8")
-    return bytes(code), mem, model, expected_log, expected_faults
+    return bytes(code), mem, model, initial_frames, expected_log, expected_faults
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_random_paging(snippet32, seed):
-    code, mem, model, expected_log, expected_faults = build(seed)
+    code, mem, model, initial_frames, expected_log, expected_faults = build(seed)
     s = snippet32
     m = s.machine
     for addr, data in mem.items():
         s.write(addr, data)
-    for base, frame in model.frames.items():
-        s.write(base, bytes(frame))
+    for base, frame in initial_frames.items():
+        s.write(base, frame)
     s.write(GDT, struct.pack("<QQQ", 0, 0x00CF9A000000FFFF, 0x00CF92000000FFFF))
     s.write(IDT + 14 * 8, _idt_gate(HANDLER))
     s.write(HANDLER, PF_HANDLER)
@@ -197,6 +207,14 @@ def test_random_paging(snippet32, seed):
         addr = pt_addr(space, v >> 10) + 4 * (v & 1023)
         got = struct.unpack("<I", s.read(addr, 4))[0]
         assert got == pte, "PTE of space %d page %d: got %#x, expected %#x" % (space, v, got, pte)
+    for (space, k), accessed in model.pde_a.items():
+        got = struct.unpack("<I", s.read(pd_addr(space) + 4 * ((VBASE >> 22) + k), 4))[0]
+        want = pt_addr(space, k) | P | W | accessed
+        assert got == want, "PDE %d of space %d: got %#x, expected %#x" % (k, space, got, want)
+    for base, frame in model.frames.items():
+        got = s.read(base, 4096)
+        assert got == bytes(frame), "frame %#x: the first differing byte is at %#x" % (
+            base, next(i for i in range(4096) if got[i] != frame[i]))
     # leave the shared machine with paging off for the other tests
     m.cpu.cr[0] &= ~H.CR0_PG
     m.flush_tlb()
