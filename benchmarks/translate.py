@@ -21,6 +21,7 @@ Figures are milliseconds per block (mean) and microseconds per guest
 instruction.  Nothing here asserts anything.
 """
 import argparse
+import gc
 import pathlib
 import random
 import statistics
@@ -143,7 +144,7 @@ def _hflags_flat32():
     return H.HF_CS32 | H.HF_SS32 | H.HF_PE
 
 
-def measure(blocks, ir_opt, codegen_opt, cache_dir):
+def measure(blocks, ir_opt, codegen_opt, cache_dir, gc_tuning=True):
     """Time every stage for every block; returns {stage: [seconds]}, insn count."""
     import llvmlite.binding as llvm
     from emu.frontend import tables as T
@@ -154,6 +155,9 @@ def measure(blocks, ir_opt, codegen_opt, cache_dir):
     from emu.translator.objcache import ObjectCache
     from emu.translator.runtime import runtime
     runtime()
+    if gc_tuning:
+        from emu.translator.translator import _freeze_startup_objects
+        _freeze_startup_objects()
     engine = jit.JitEngine(ir_opt=ir_opt, codegen_opt=codegen_opt)
     cache = ObjectCache(cache_dir, enabled=True)
     times = {s: [] for s in STAGES + ("cached",)}
@@ -172,13 +176,17 @@ def measure(blocks, ir_opt, codegen_opt, cache_dir):
             off += ln
         t.append(time.perf_counter())
         name = "m%d" % k
+        if gc_tuning:           # as the translator does it (translator.py, _compile)
+            gc.disable()
         try:
             module, g = emit_block(insns, name, eip, cs_base, hflags)
         except TranslationError:
+            gc.enable()
             continue
         t.append(time.perf_counter())
         text = str(module)
         t.append(time.perf_counter())
+        gc.enable()
         mod = llvm.parse_assembly(text)
         mod.triple = engine.triple
         mod.data_layout = engine.data_layout
@@ -236,6 +244,8 @@ def main():
                     help="IR/codegen optimisation levels to measure, e.g. 0/0,1/1,2/2")
     ap.add_argument("--source", action="append", choices=("bench", "guests", "random"),
                     help="which code to measure (default: all)")
+    ap.add_argument("--no-gc-tuning", action="store_true",
+                    help="leave the cyclic GC on while the IR is built (the translator turns it off)")
     args = ap.parse_args()
     sources = args.source or ["bench", "guests", "random"]
     levels = [tuple(int(x) for x in lv.split("/")) for lv in args.levels.split(",")]
@@ -253,7 +263,8 @@ def main():
         for ir_opt, cg_opt in levels:
             print("== IR O%d / codegen O%d" % (ir_opt, cg_opt))
             for title, blocks in sets.items():
-                times, n_insns = measure(blocks, ir_opt, cg_opt, tmp / ("cache%d%d" % (ir_opt, cg_opt)))
+                times, n_insns = measure(blocks, ir_opt, cg_opt, tmp / ("cache%d%d" % (ir_opt, cg_opt)),
+                                         gc_tuning=not args.no_gc_tuning)
                 report(title, times, len(times["emit"]), n_insns)
 
 

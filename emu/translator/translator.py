@@ -19,6 +19,7 @@ PYEMU_TIER=1 or 2 forces one tier for every block (bisecting, tests);
 PYEMU_HOT=N sets the tier-up threshold.
 """
 import ctypes
+import gc
 import os
 import time
 
@@ -92,6 +93,20 @@ class _Compiled:
             ctypes.c_uint32.from_address(self.count).value = 0
 
 
+_frozen = False
+
+
+def _freeze_startup_objects():
+    """Once per process: move what exists at the first translator (modules, numba's
+    compiled functions, tables) out of the GC's generations, so that the full
+    collections translation sets off do not walk them again and again."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 def _valid_header(h, name):
     try:
         return (h.get("name") == name and isinstance(h["n_insns"], int) and h["n_insns"] >= 0
@@ -135,6 +150,7 @@ class Translator:
         self.trace = bool(log and (log.enabled("exec") or log.enabled("cpu")))
         self.breakpoints = set()        # linear addresses a debugger stops at
         self._loaded = {}               # object cache key -> _Compiled, in this engine
+        _freeze_startup_objects()
 
     # --- code fetch -------------------------------------------------------------------
     def code_phys(self, linear, user):
@@ -295,8 +311,19 @@ class Translator:
             obj, header = entry
             return _Compiled(self.engine.load_object(obj, _symbols(name, header)), name, header)
         insns = list(insns)
-        module, g = self._emit(insns, name, eip, cs_base, hflags, counting, bp)
-        ir_text = str(module)
+        # Building llvmlite.ir objects allocates fast enough to set off the cyclic
+        # GC every few hundred objects, and a full collection walks every object
+        # of the process (numba's alone are >10^5): about a third of the Python
+        # time.  The block's objects are garbage once its text exists, so the GC
+        # waits until then (benchmarks/translate.py measures the difference).
+        gc_on = gc.isenabled()
+        gc.disable()
+        try:
+            module, g = self._emit(insns, name, eip, cs_base, hflags, counting, bp)
+            ir_text = str(module)
+        finally:
+            if gc_on:
+                gc.enable()
         obj = self.engine.compile_object(ir_text, tier, keep=self.log is not None)
         self.compiled += 1
         # breakpoint and "not implemented" blocks have no counter
