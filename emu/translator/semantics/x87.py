@@ -2,7 +2,7 @@
 
 The FPU state lives in CpuState (fpu_*), outside the block's register cache;
 the arithmetic is the soft-float of emu/fpu, reached through the native
-entry points of emu/fpu/native.py (`pyemu_x87_*`).  Generated code does what
+entry point of emu/fpu/native.py (`pyemu_x87`).  Generated code does what
 can fault first: it loads a memory operand and passes its bits, or asks for
 the bits to store, stores them, then lets the FPU finish; so a #PF or #GP
 leaves the FPU untouched.  The state images (FNSAVE, FXSAVE, ...) are Python
@@ -21,12 +21,12 @@ import llvmlite.ir as ir
 
 from ...cpu import hflags as H
 from ...cpu.state import CS, EAX
+from ...fpu import native as N
 from ...fpu import x87 as X
 from ..irstate import I16, I32, I64, PTR, c32, c64, load_field, store_field
 from .. import callbacks
 
 VEC_MF = 16
-VOID = ir.VoidType()
 SW_ES = 0x80
 
 # memory operand text (opcodes.py) -> (format, bytes)
@@ -34,10 +34,23 @@ MEM_FORMATS = {"Mfs": (X.FMT_F32, 4), "Mfd": (X.FMT_F64, 8), "Mft": (X.FMT_F80, 
                "Mwi": (X.FMT_I16, 2), "Mdi": (X.FMT_I32, 4), "Mqi": (X.FMT_I64, 8),
                "Mbcd": (X.FMT_BCD, 10)}
 
-def _call(g, name, ret, *args):
-    """A native FPU call (bound by runtime.py): it reads and writes only
-    fpu_* fields, which the block does not cache."""
-    return g.call_native(name, ret, [g.s] + [c32(a) if isinstance(a, int) else a for a in args])
+def _call(g, kind, *args):
+    """A call of the native FPU (emu/fpu/native.py, bound by runtime.py): it
+    reads and writes only fpu_* fields, which the block does not cache.
+    args: up to three i32 then up to two i64 (Python ints or IR values)."""
+    ints = [c32(a) if isinstance(a, int) else g.zext(a, 4) for a in args if not _is64(a)]
+    longs = [c64(a) if isinstance(a, int) else a for a in args if _is64(a)]
+    ints += [c32(0)] * (3 - len(ints))
+    longs += [c64(0)] * (2 - len(longs))
+    return g.call_native(N.SYMBOL, I64, [g.s, c32(kind)] + ints + longs)
+
+
+class _U64(int):
+    """An integer argument passed in a 64-bit slot."""
+
+
+def _is64(a):
+    return isinstance(a, _U64) or (not isinstance(a, int) and a.type.width == 64)
 
 
 # --- the common parts --------------------------------------------------------------------
@@ -97,11 +110,11 @@ def _arith(g, insn, op, npop=0):
     if _memory(insn):
         fmt, nbytes = _mem_format(insn)
         v, _ = _load_mem(g, insn, nbytes)
-        _call(g, "pyemu_x87_arith_mem", VOID, op, fmt, v)
+        _call(g, N.K_ARITH_MEM, op, fmt, v)
     elif insn.form.operand_text == "ST,STi":
-        _call(g, "pyemu_x87_arith", VOID, op, 0, insn.rm, npop)
+        _call(g, N.K_ARITH, op, 0, insn.rm, _U64(npop))
     else:                                   # STi,ST
-        _call(g, "pyemu_x87_arith", VOID, op, insn.rm, 0, npop)
+        _call(g, N.K_ARITH, op, insn.rm, 0, _U64(npop))
     _pointers(g, insn)
 
 
@@ -169,7 +182,7 @@ def _compare(g, insn, kind, npop, src=None):
         kind |= X.CMP_MEM
     if src is None:
         src = insn.rm
-    r = _call(g, "pyemu_x87_compare", I32, kind, src, fmt, v, npop)
+    r = g.trunc(_call(g, N.K_COMPARE, kind, src, fmt, v, _U64(npop)), 4)
     if kind & X.CMP_EFLAGS:
         # ZF PF CF from the comparison; OF SF AF cleared (SDM Vol. 2A FCOMI)
         b = g.b
@@ -229,9 +242,9 @@ def op_fld(g, insn):
     if _memory(insn):
         fmt, nbytes = _mem_format(insn)
         lo, hi = _load_mem(g, insn, nbytes)
-        _call(g, "pyemu_x87_load", VOID, fmt, lo, hi)
+        _call(g, N.K_LOAD, fmt, lo, hi)
     else:
-        _call(g, "pyemu_x87_reg", VOID, X.R_FLD, insn.rm, 0)
+        _call(g, N.K_REG, X.R_FLD, insn.rm, 0)
     _pointers(g, insn)
 
 
@@ -241,13 +254,13 @@ op_fild = op_fbld = op_fld
 def _store(g, insn, npop):
     _begin(g, insn)
     if not _memory(insn):
-        _call(g, "pyemu_x87_reg", VOID, X.R_FSTP if npop else X.R_FST, insn.rm, 0)
+        _call(g, N.K_REG, X.R_FSTP if npop else X.R_FST, insn.rm, 0)
         _pointers(g, insn)
         return
     fmt, nbytes = _mem_format(insn)
     b = g.b
     ea = g.ea(insn)             # here, so that the value dominates its later uses
-    lo = _call(g, "pyemu_x87_store_prepare", I64, fmt)
+    lo = _call(g, N.K_STORE, fmt)
     ok = load_field(b, g.s, "fpu_st_ok")
     with g.when(b.icmp_unsigned("!=", ok, c32(0))):
         if nbytes <= 8:
@@ -256,7 +269,7 @@ def _store(g, insn, npop):
             hi = load_field(b, g.s, "fpu_st_hi")
             g.store(insn.seg, ea, 8, lo)
             g.store(insn.seg, g.addr_mask(b.add(ea, c32(8)), insn.addrsize), 2, b.trunc(hi, I16))
-    _call(g, "pyemu_x87_store_done", VOID, npop)
+    _call(g, N.K_STORE_DONE, npop)
     _pointers(g, insn)
 
 
@@ -275,7 +288,7 @@ op_fist, op_fistp, op_fbstp = op_fst, op_fstp, op_fstp
 
 def _reg(g, insn, op, cond=None):
     _begin(g, insn)
-    _call(g, "pyemu_x87_reg", VOID, op, insn.rm, g.zext(cond, 4) if cond is not None else 0)
+    _call(g, N.K_REG, op, insn.rm, g.zext(cond, 4) if cond is not None else 0)
     _pointers(g, insn)
 
 
@@ -336,7 +349,7 @@ def op_fcmovnu(g, insn):
 
 def _unary(g, insn):
     _begin(g, insn)
-    _call(g, "pyemu_x87_unary", VOID, (insn.mod << 6) | (insn.reg << 3) | insn.rm)
+    _call(g, N.K_UNARY, (insn.mod << 6) | (insn.reg << 3) | insn.rm)
     _pointers(g, insn)
 
 
@@ -378,15 +391,15 @@ def op_fnstcw(g, insn):
 def op_fldcw(g, insn):
     _begin(g, insn)
     v = g.zext(g.load(insn.seg, g.ea(insn), 2), 4)
-    _call(g, "pyemu_x87_control", VOID, X.C_FLDCW, v)
+    _call(g, N.K_CONTROL, X.C_FLDCW, v)
 
 
 def op_fninit(g, insn):
-    _call(g, "pyemu_x87_control", VOID, X.C_FNINIT, 0)
+    _call(g, N.K_CONTROL, X.C_FNINIT, 0)
 
 
 def op_fnclex(g, insn):
-    _call(g, "pyemu_x87_control", VOID, X.C_FNCLEX, 0)
+    _call(g, N.K_CONTROL, X.C_FNCLEX, 0)
 
 
 # --- state images (Python helpers) --------------------------------------------------------------
