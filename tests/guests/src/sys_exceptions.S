@@ -94,10 +94,15 @@ main:
         movl $0x44, %eax
         incl %ebx
         decl %ecx
+        movl $5, %edi
+        cmpl $7, %edi                   /* CF AF SF */
 1:      divl %esi                       /* #DE in the middle of a block */
         movl $0x55, %eax
         movl $0x66, %ebx
 2:      CHECKR exc_eip, "#de eip", 1b
+        movl exc_eflags, %eax
+        andl $OSZAPC, %eax
+        CHECK "flags at the fault: from the cmp", CF|AF|SF
         CHECKR exc_regs+28, "eax at the fault", 0x44
         CHECKR exc_regs+16, "ebx at the fault", 0x23
         CHECKR exc_regs+24, "ecx at the fault", 0x32
@@ -151,6 +156,52 @@ main:
         andl $EFL_IF, %eax
         CHECK "if after iret", EFL_IF
         cli
+
+        PRINT "control and debug registers\n"
+        movl %cr4, %ebx
+        /* (CR4 bits of features not reported are left alone: QEMU 7.2 accepts
+           VME and hangs on UMIP; pyemu raises #GP for both, tests/cpu/test_model.py) */
+        movl %ebx, %eax
+        orl $0x100, %eax                /* CR4.PCE is allowed */
+        movl %eax, %cr4
+        movl %cr4, %eax
+        andl $0x100, %eax
+        CHECK "cr4.pce", 0x100
+        movl %ebx, %cr4
+        /* (CR0.NW without CD and PG without PE are #GP(0): sys_sdm.S, QEMU 7.2 takes them) */
+        movl %cr0, %ebx
+        movl $0x12345678, %eax
+        movl %eax, %dr0
+        movl %dr0, %eax
+        CHECK "dr0", 0x12345678
+        xorl %eax, %eax
+        movl %eax, %dr0
+        movl %eax, %dr7
+        movl %dr7, %eax
+        CHECK "dr7 after writing 0", 0x400
+        xorl %eax, %eax
+        movl %eax, %dr6
+        movl %dr6, %eax
+        CHECK "dr6 after writing 0", 0xffff0ff0
+        movl %dr4, %eax                 /* CR4.DE = 0: DR4 is DR6 */
+        CHECK "dr4 aliases dr6", 0xffff0ff0
+        movl %cr4, %eax
+        orl $8, %eax                    /* CR4.DE */
+        movl %eax, %cr4
+        FAULT "dr4 with cr4.de", 6, 0xffffffff, movl %dr4, %eax
+        movl %ebx, %cr0
+        movl %cr4, %eax
+        andl $~8, %eax
+        movl %eax, %cr4
+        clts
+        movl %cr0, %eax
+        andl $CR0_TS, %eax
+        CHECK "clts", 0
+        smsw %ax
+        movzwl %ax, %eax
+        CHECK "smsw", 0x0011
+        wbinvd
+        invd
 
         PRINT "single-step\n"
         movl $0, %eax

@@ -10,6 +10,10 @@
  *   - SDM Vol. 2A "LOCK": LOCK with a register destination, or on an
  *     instruction that cannot be locked, is #UD; QEMU ignores the prefix on
  *     MOV.
+ *   - SDM Vol. 2B MOV to CR0: NW = 1 with CD = 0, and PG = 1 with PE = 0,
+ *     raise #GP(0); QEMU takes the first and hangs on the second.  MOV to
+ *     CR4 with a bit of a feature CPUID does not report (VME, UMIP) raises
+ *     #GP(0); QEMU accepts VME and hangs on UMIP.
  */
         .include "sys.inc"
         GUEST "sys_sdm", 0x3a
@@ -58,6 +62,32 @@ main:
         TRY 2f
         lock addl $1, conf_cs
 2:      EXPECT_NONE "lock add to memory"
+
+        PRINT "control registers\n"
+        movl %cr0, %ebx
+        movl %ebx, %eax
+        orl $0x20000000, %eax           /* NW without CD */
+        andl $~0x40000000, %eax
+        TRY 2f
+1:      movl %eax, %cr0
+2:      EXPECT "cr0.nw without cd", 13, 0, 1b
+        movl %ebx, %eax
+        andl $~CR0_PE, %eax
+        orl $CR0_PG, %eax
+        TRY 2f
+1:      movl %eax, %cr0
+2:      EXPECT "cr0.pg without pe", 13, 0, 1b
+        movl %cr4, %ebx
+        movl %ebx, %eax
+        orl $1, %eax
+        TRY 2f
+1:      movl %eax, %cr4
+2:      EXPECT "cr4.vme", 13, 0, 1b
+        movl %ebx, %eax
+        orl $0x800, %eax
+        TRY 2f
+1:      movl %eax, %cr4
+2:      EXPECT "cr4.umip", 13, 0, 1b
         ret
 
 conforming_target:
