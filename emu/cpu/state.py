@@ -212,3 +212,5 @@ EXC_SOFTWARE = 1 << 0        # INT n / INT3 / INTO: EIP already points past the 
 EXC_HAS_ERROR = 1 << 1       # exc_error is pushed
 EXC_INT_N = 1 << 2           # with EXC_SOFTWARE: the INT imm8 form (CD), which unlike INT3 and
                              # INTO is IOPL-sensitive in virtual-8086 mode (SDM Vol. 3A 20.2.7)
+EXC_INT1 = 1 << 3            # with EXC_SOFTWARE: INT1 (F1), delivered like a hardware #DB: no
+                             # gate DPL check, EXT set in error codes (SDM Vol. 2A INT n/INT1)

@@ -3,7 +3,7 @@ mode (Intel SDM Vol. 3A 6.12 and Vol. 2A INT n pseudocode), with the double
 fault rules of SDM Vol. 3A 6.15 (Table 6-5) and triple fault."""
 from ...cpu import hflags as H
 from ...cpu import descriptors as D
-from ...cpu.state import CS, DS, ES, EXC_INT_N, FS, GS, SS
+from ...cpu.state import CS, DS, ES, EXC_INT1, EXC_INT_N, FS, GS, SS
 from ..faults import GuestFault
 from . import tasks
 from .common import GuestStack, set_eflags
@@ -43,7 +43,7 @@ def raise_event(m, vector, error=None, soft=False, external=False):
     # SDM Vol. 3A 6.13: the EXT bit of an error code is set when the fault
     # happened while delivering an interrupt or an earlier exception, clear
     # while delivering INT n / INT3 / INTO
-    ext = not soft
+    ext = not soft or bool(m.cpu.exc_flags & EXC_INT1)
     insn_eip = m.cpu.exc_addr if soft else None
     while True:
         if m.log is not None and m.log.enabled("int"):
@@ -86,7 +86,7 @@ def deliver(m, vector, error, soft, ext):
     if gate.s or gate.type not in (D.T_TASK, D.T_INT16, D.T_TRAP16, D.T_INT32, D.T_TRAP32):
         raise GuestFault(VEC_GP, gate_err)
     cpl = cpu.hflags & H.HF_CPL_MASK
-    if soft and gate.dpl < cpl:
+    if soft and gate.dpl < cpl and not cpu.exc_flags & EXC_INT1:
         raise GuestFault(VEC_GP, vector * 8 + 2)
     if not gate.present:
         raise GuestFault(VEC_NP, gate_err)

@@ -5,7 +5,7 @@ The rare instructions call Python helpers (emu/translator/helpers/); the
 block ends after the ones that can change the translation mode.
 """
 from ...cpu import hflags as H
-from ...cpu.state import EAX, EDX, EXC_INT_N, EXC_SOFTWARE
+from ...cpu.state import EAX, EDX, EXC_INT1, EXC_INT_N, EXC_SOFTWARE
 from ...frontend import tables as T
 
 VEC_DB = 1
@@ -33,7 +33,7 @@ def op_int3(g, insn):
 
 
 def op_int1(g, insn):
-    g.software_interrupt(VEC_DB)
+    g.software_interrupt(VEC_DB, EXC_SOFTWARE | EXC_INT1)
 
 
 def op_int(g, insn):

@@ -10,6 +10,8 @@
  *   - SDM Vol. 2A "LOCK": LOCK with a register destination, or on an
  *     instruction that cannot be locked, is #UD; QEMU ignores the prefix on
  *     MOV.
+ *   - SDM Vol. 2A INT n/INTO/INT3/INT1: INT1 (F1h) skips the gate DPL check;
+ *     QEMU treats F1h as a debugger exit.
  *   - SDM Vol. 2B MOV to CR0: NW = 1 with CD = 0, and PG = 1 with PE = 0,
  *     raise #GP(0); QEMU takes the first and hangs on the second.  MOV to
  *     CR4 with a bit of a feature CPUID does not report (VME, UMIP) raises
@@ -24,6 +26,8 @@
 
         .data
 conf_cs: .long 0
+int1_vec: .long 0
+int1_cs: .long 0
 
         .text
 main:
@@ -47,6 +51,11 @@ main:
         TRY 2f
 1:      int $0x40
 2:      EXPECT "int 40h, gate to a not-present segment: #np(sel), no ext", 11, SEL_NP_CODE, 1b
+
+        PRINT "int1\n"
+        RUN_USER user_int1
+        CHECKR int1_vec, "int1 at cpl 3 through a dpl 0 gate: vector", 1
+        CHECKR int1_cs, "int1: pushed cs", UCODE
 
         PRINT "conforming code through a call gate\n"
         RUN_USER user_conforming
@@ -95,6 +104,15 @@ conforming_target:
         movzwl %ax, %eax
         movl %eax, conf_cs
         lret
+
+user_int1:
+        TRY 1f
+        .byte 0xf1                      /* int1 */
+1:      movl exc_vector, %eax
+        movl %eax, int1_vec
+        movl exc_cs, %eax
+        movl %eax, int1_cs
+        int $VEC_USER_RETURN
 
 user_conforming:
         lcall $SEL_GATE_CONF, $0
