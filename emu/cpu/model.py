@@ -41,6 +41,11 @@ def _regs_of(text):
 APIC_BIT = 9      # CPUID.1:EDX: on-chip local APIC, only while the machine has one enabled
 
 
+def signature():
+    """The processor signature: CPUID.1:EAX, and EDX after reset (SDM Vol. 3A 9.1.4)."""
+    return (FAMILY << 8) | (MODEL << 4) | STEPPING
+
+
 def cpuid(leaf, subleaf=0, apic=False):
     """(EAX, EBX, ECX, EDX) for CPUID leaf.  apic: the local APIC exists and is
     globally enabled (SDM Vol. 3A 10.4.3: clearing IA32_APIC_BASE[11] clears the flag)."""
@@ -48,7 +53,7 @@ def cpuid(leaf, subleaf=0, apic=False):
         ebx, edx, ecx = _regs_of(VENDOR)
         return MAX_BASIC_LEAF, ebx, ecx, edx
     if leaf == 1:
-        eax = (FAMILY << 8) | (MODEL << 4) | STEPPING
+        eax = signature()
         edx = sum(1 << b for b in FEATURES_EDX.values())
         if apic:
             edx |= 1 << APIC_BIT

@@ -16,6 +16,7 @@ By hand:  python tests/guests/syslib.py sys_reset [--qemu|--pyemu] [--keep DIR]
 import os
 import pathlib
 import shutil
+import struct
 import subprocess
 import sys
 
@@ -72,7 +73,20 @@ def build(name, outdir, defsyms=()):
     if size != BIOS_SIZE:
         raise guestlib.ToolchainError("%s: the ROM image is %d bytes, not %d (check sys_bios.ld)"
                                       % (image, size, BIOS_SIZE))
+    total = bios_size(name)
+    if total > BIOS_SIZE:
+        # pad in front: each 4 KB page of the padding starts with its offset in the image
+        pad = b"".join(struct.pack("<I", off).ljust(4096, b"\0") for off in range(0, total - BIOS_SIZE, 4096))
+        image.write_bytes(pad + image.read_bytes())
     return image, "bios"
+
+
+def bios_size(name):
+    """The -bios image size a guest asks for (`bios-size: KB` in its source), 64 KB by default."""
+    for line in guestlib.source(name).read_text().splitlines():
+        if "bios-size:" in line:
+            return int(line.split("bios-size:", 1)[1].split()[0]) * 1024
+    return BIOS_SIZE
 
 
 def pyemu_command(image, kind, extra=()):
