@@ -28,6 +28,7 @@ PROGRAMS = {
     "sys_accept": 0x38,      # -bios, issue 3's acceptance: reset -> PM -> paging, #PF, PIT/PIC IRQ 0 in HLT
                              # and in ring 3, INT 0x80 / IRET, SYSENTER / SYSEXIT
     "sys_vm86": 0x39,        # virtual-8086 mode: IRET in, IOPL-sensitive insns, I/O bitmap, the v86 frame
+    "sys_nmi": 0x3e,         # NMI through the local APIC, blocked until the handler's IRET
     "sys_biosmap": 0x3d,     # -bios with a 256 KB image: mapped below 4 GB, last 128 KB at E0000, read-only
 }
 

@@ -292,6 +292,7 @@ def _iret_flags_mask(m, opsize, cpl):
 @python_helper
 def helper_iret(m, opsize, next_eip, a2):
     cpu = m.cpu
+    m.end_nmi_blocking()
     eflags = m.eflags()
     if not cpu.cr[0] & H.CR0_PE:
         st = GuestStack.current(m)
