@@ -12,6 +12,7 @@ import threading
 
 from .clock import Clock
 from .cpu import hflags as H
+from .cpu import model
 from .cpu.state import CS, SS, CpuState
 from .board import PcBoard
 from .devices.base import IoBus
@@ -71,7 +72,8 @@ class Machine:
         # and acknowledge() returns the vector to deliver (None if it went away).
         self.intc = None
         self.msr_hooks = {}                 # MSR number -> (read() -> value, write(value) -> ok)
-        self._nmi = False
+        self._nmi = False                   # an NMI is pending
+        self.nmi_blocked = False            # an NMI handler runs: NMIs wait for its IRET
         self.reboot_hook = None             # set by the boot code: how to start again after a reset
         self.paused = None                  # why run() returned to a debugger ("breakpoint", "interrupt")
         self.pause_requested = False        # a debugger asks the running guest to stop
@@ -117,7 +119,7 @@ class Machine:
         cpu = self.cpu
         for r in range(16):
             cpu.regs[r] = 0
-        cpu.regs[2] = 0x600 | 0x30 | 3     # EDX: the CPU signature (family 6)
+        cpu.regs[2] = model.signature()    # EDX: the processor signature
         cpu.eip = 0xFFF0
         cpu.eflags = H.FIXED_ONE
         cpu.cc_op = 0
@@ -155,6 +157,7 @@ class Machine:
         cpu.fpu_top = 0
         cpu.halted = 0
         cpu.irq_inhibit = 0
+        self.nmi_blocked = False
         self.flush_tlb(everything=True)
         self.update_hflags()
 
@@ -251,6 +254,14 @@ class Machine:
         self.cpu.exit_request = 1
         self.wake.set()
 
+    def end_nmi_blocking(self):
+        """IRET: NMIs are delivered again (SDM Vol. 3A 6.7.1); one that arrived
+        while the handler ran is taken now."""
+        if self.nmi_blocked:
+            self.nmi_blocked = False
+            if self._nmi:
+                self.cpu.exit_request = 1
+
     def interrupts_may_be_enabled(self):
         """After EFLAGS.IF may have been set: leave native code if an interrupt waits."""
         if self.cpu.irq_pending and self.cpu.eflags & H.IF:
@@ -302,8 +313,9 @@ class Machine:
     def _deliver_interrupts(self):
         """Deliver a pending NMI or maskable interrupt if the CPU accepts it; True if one was."""
         cpu = self.cpu
-        if self._nmi:
+        if self._nmi and not self.nmi_blocked:
             self._nmi = False
+            self.nmi_blocked = True
             self._raise(2, external=True)
             return True
         if cpu.irq_pending and cpu.eflags & H.IF and self.intc is not None:
@@ -452,11 +464,18 @@ class Machine:
                     cpu.hflags |= H.HF_SINGLE
                     try:
                         r = self._native(budget)
+                        while r in (X.EXIT_MISS, X.EXIT_LINK) and self.exit_status is None:
+                            # translate (and link) the one-instruction blocks while
+                            # HF_SINGLE is set (it is part of their key), and go on
+                            self._service(r)
+                            left = budget - (self.instructions - before)
+                            r = self._native(left) if left > 0 else None
                     finally:
                         cpu.hflags &= ~H.HF_SINGLE
                     if self.exit_status is not None:
                         break
-                self._service(r)
+                if r is not None:
+                    self._service(r)
         finally:
             if self.watchdog:
                 self.watchdog.disarm()

@@ -54,7 +54,7 @@ def _describe(rec):
             fields.append("mod=%d reg=%d rm=%d" % (rec["mod"], rec["reg"], rec["rm"]))
             if rec["mod"] != 3:
                 fields.append("base=%d index=%d scale=%d disp=%#x seg=%d" % (
-                    rec["base"], rec["index"], 1 << rec["scale"], rec["disp"] & 0xFFFFFFFF, rec["seg"]))
+                    rec["base"], rec["index"], 1 << rec["scale"], int(rec["disp"]) & 0xFFFFFFFF, rec["seg"]))
         if rec["immsize"]:
             fields.append("imm=%#x" % rec["imm"])
     return " ".join(fields)

@@ -33,6 +33,8 @@ from . import callbacks
 
 PAGE_MASK = 0xFFFFF000
 N_SLOTS = 2     # direct (chainable) exits per block: taken / not taken
+VEC_DB = 1
+DR6_BS = 1 << 14   # DR6: the #DB came from single-stepping (EFLAGS.TF)
 
 
 class TranslationError(Exception):
@@ -90,6 +92,7 @@ class IRGen:
         self.asid = None
         self.insn = None
         self.terminated = False
+        self.step_trap_suppressed = False   # MOV SS / POP SS: no #DB trap after this block
         self.writes = 0                 # staged writes so far (g.when checks it)
         entry = self.func.append_basic_block("entry")
         self.b = ir.IRBuilder(entry)
@@ -666,9 +669,34 @@ class IRGen:
             store_field(b, self.s, b.add(budget, c64(unexecuted)), "budget")
 
     def _tail_dispatch(self):
+        """Continue at the EIP in the state (the instructions are complete)."""
+        if self._single_step_trap():
+            return
         f = self.decl("pyemu_dispatch", I32, [PTR, PTR])
         r = self.b.call(f, [self.s, self.e], tail="musttail")
         self.b.ret(r)
+
+    def _single_step_trap(self):
+        """EFLAGS.TF was set when this block (of one instruction) began: a #DB
+        trap follows the instruction, with DR6.BS set and EIP at the next one
+        (SDM Vol. 3A 17.3.1.4).  After MOV SS / POP SS it waits one more
+        instruction (SDM Vol. 3A 6.8.3).  True when the exit was emitted."""
+        if not self.hflags & H.HF_TF or self.step_trap_suppressed:
+            return False
+        b = self.b
+        dr6 = load_field(b, self.s, "dr", 6)
+        store_field(b, self.s, b.or_(dr6, c64(DR6_BS)), "dr", 6)
+        store_field(b, self.s, c32(VEC_DB), "exc_vector")
+        store_field(b, self.s, c32(0), "exc_error")
+        store_field(b, self.s, c32(0), "exc_flags")
+        b.ret(c32(EXIT_EXCEPTION))
+        return True
+
+    def inhibit_interrupts(self):
+        """No interrupt before the next instruction has run (the STI and MOV SS
+        shadows, SDM Vol. 2B STI and Vol. 3A 6.8.3)."""
+        store_field(self.b, self.s, c32(1), "irq_inhibit")
+        store_field(self.b, self.s, c32(self.insn.next_eip), "inhibit_eip")
 
     def _emit_fault_exit(self):
         self._sync(self.committed)
@@ -704,6 +732,8 @@ class IRGen:
         b.ret(r)
         b.position_at_end(unlinked)
         store_field(b, self.s, c64(target), "eip")
+        if self._single_step_trap():
+            return
         if self._linkable(target):
             store_field(b, self.s, b.ptrtoint(slot_ptr, I64), "link_slot")
         self._tail_dispatch()
@@ -771,8 +801,7 @@ class IRGen:
 
     def after_sti(self):
         """STI: IF is set, but interrupts wait one more instruction (SDM Vol. 2B STI)."""
-        store_field(self.b, self.s, c32(1), "irq_inhibit")
-        store_field(self.b, self.s, c32(self.insn.next_eip), "inhibit_eip")
+        self.inhibit_interrupts()
         self.after_eflags_change()
 
     def exit_code(self, code, eip):
@@ -806,13 +835,14 @@ class IRGen:
         self.raise_exception(vector, error)
         self.terminated = True
 
-    def software_interrupt(self, vector):
-        """INT n / INT3 / INTO: deliver `vector` with EIP after the instruction."""
+    def software_interrupt(self, vector, flags=EXC_SOFTWARE):
+        """INT n / INT3 / INTO: deliver `vector` with EIP after the instruction
+        (flags: the EXC_* bits, EXC_SOFTWARE at least)."""
         b = self.b
         self._finish_exit(self.insn.index + 1)
         store_field(b, self.s, c32(vector), "exc_vector")
         store_field(b, self.s, c32(0), "exc_error")
-        store_field(b, self.s, c32(EXC_SOFTWARE), "exc_flags")
+        store_field(b, self.s, c32(flags), "exc_flags")
         # the INT's own address: a fault while delivering it is reported there
         store_field(b, self.s, c64(self.insn.eip), "exc_addr")
         store_field(b, self.s, c64(self.insn.next_eip), "eip")

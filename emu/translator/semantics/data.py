@@ -1,5 +1,5 @@
 """Data movement: MOV MOVZX MOVSX LEA XCHG CBW CWD XLAT BSWAP SALC, segment loads."""
-from ...cpu.state import EAX, EBX, EDX
+from ...cpu.state import EAX, EBX, EDX, SS
 from ...frontend import tables as T
 
 
@@ -7,6 +7,8 @@ def op_mov(g, insn):
     kinds = T.FORM_KIND[insn.form.index]
     if kinds[0] == T.K_S:                       # MOV Sreg, Ew
         load_segment(g, insn.reg, g.read(insn, 1, 2))
+        if insn.reg == SS:
+            ss_shadow(g)
         return
     if kinds[0] in (T.K_C, T.K_D) or kinds[1] in (T.K_C, T.K_D):
         from .system import mov_control
@@ -20,6 +22,14 @@ def op_mov(g, insn):
         return
     size = g.operand_size(insn, 0)
     g.write(insn, 0, g.read(insn, 1, size))
+
+
+def ss_shadow(g):
+    """MOV SS / POP SS: the next instruction runs before any interrupt or
+    single-step trap, so that a following MOV ESP completes the stack switch
+    (SDM Vol. 3A 6.8.3)."""
+    g.inhibit_interrupts()
+    g.step_trap_suppressed = True
 
 
 def load_segment(g, seg, selector):
