@@ -37,6 +37,7 @@ from .devices.pci import COMMAND, INTERRUPT_LINE, PciBus
 from .devices.pic import PicPair
 from .devices.piix import IDETIM_PRI, IDETIM_SEC, PIRQRC, Piix3Ide, Piix3Isa, ResetControl, pirq_of
 from .devices.pit import Pit8254
+from .devices.ferr import FerrLatch
 from .devices.port80 import Port80
 from .devices.port92 import Port92
 from .devices.rtc import Rtc
@@ -97,6 +98,7 @@ class PcBoard:
         self.kbc = self._add_io(I8042(machine.set_a20, machine.reset))
         self.port80 = self._add_io(Port80())
         self.port92 = self._add_io(Port92(machine.set_a20, machine.reset))
+        self.ferr = self._add_io(FerrLatch())
 
         self.pci = self._add_io(PciBus())
         self.host_bridge = self.pci.add(0, 0, I440FX())

@@ -237,6 +237,10 @@ class Machine:
         """CPUID reports the APIC only while there is one and it is globally enabled."""
         return self.board.apic_enabled()
 
+    def fpu_error_irq(self):
+        """The x87 signalled an unmasked exception with CR0.NE clear (FERR#)."""
+        self.board.ferr.fpu_error()
+
     def pulse_irq(self, n):
         self.set_irq(n, 1)
         self.set_irq(n, 0)
