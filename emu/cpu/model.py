@@ -1,9 +1,16 @@
 """The CPU model pyemu presents: its CPUID leaves (docs/cpu-model.md explains each bit)."""
 
+from ..clock import TSC_HZ
+
 VENDOR = "GenuineIntel"
 BRAND = "pyemu virtual CPU (P6 family)"
 FAMILY, MODEL, STEPPING = 6, 3, 3
-MAX_BASIC_LEAF = 1
+# The highest basic leaf is 16h so that the frequency leaves 15h/16h exist:
+# they tell an OS the TSC rate instead of making it measure the TSC against
+# the PIT, which a JIT's pauses (Python, the host scheduler) make unreliable.
+# Leaves 2-14h report nothing (all zero: no cache or TLB descriptors, no
+# extended features, no topology, no XSAVE, no architectural perfmon).
+MAX_BASIC_LEAF = 0x16
 MAX_EXTENDED_LEAF = 0x80000004
 # IA32_BIOS_SIGN_ID (MSR 8Bh) bits 63:32 after a CPUID: the "microcode update"
 # revision.  Linux reads it with a plain RDMSR on every family-6 Intel CPU.
@@ -59,6 +66,15 @@ def cpuid(leaf, subleaf=0, apic=False):
             edx |= 1 << APIC_BIT
         ecx = sum(1 << b for b in FEATURES_ECX.values())
         return eax, 0, ecx, edx
+    if leaf == 0x15:
+        # TSC / core crystal ratio 1/1, crystal at TSC_HZ (SDM Vol. 2A CPUID 15h);
+        # the local APIC timer runs at the same rate (emu/devices/lapic.py)
+        return 1, 1, TSC_HZ, 0
+    if leaf == 0x16:
+        mhz = TSC_HZ // 1_000_000       # base, maximum and bus frequency in MHz
+        return mhz, mhz, mhz, 0
+    if 2 <= leaf < MAX_BASIC_LEAF:
+        return 0, 0, 0, 0
     if leaf == 0x80000000:
         return MAX_EXTENDED_LEAF, 0, 0, 0
     if leaf == 0x80000001:

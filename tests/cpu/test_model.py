@@ -68,8 +68,18 @@ def test_feature_bits(snippet32):
 
 def test_leaves_above_the_maximum_return_the_highest_basic_leaf(snippet32):
     top = cpuid(snippet32, model.MAX_BASIC_LEAF)
-    for leaf in (model.MAX_BASIC_LEAF + 1, 7, 0x40000000, model.MAX_EXTENDED_LEAF + 1, 0x80000008):
+    for leaf in (model.MAX_BASIC_LEAF + 1, 0x40000000, model.MAX_EXTENDED_LEAF + 1, 0x80000008):
         assert cpuid(snippet32, leaf) == top, hex(leaf)
+
+
+def test_frequency_leaves_state_the_tsc_rate(snippet32):
+    # SDM Vol. 2A CPUID 15h: TSC = crystal * EBX / EAX; 16h: base/max/bus MHz
+    eax, ebx, ecx, _ = cpuid(snippet32, 0x15)
+    assert ecx * ebx // eax == model.TSC_HZ == 1_000_000_000
+    assert cpuid(snippet32, 0x16)[:3] == (1000, 1000, 1000)
+    # the leaves below carry nothing (no descriptors, features or topology)
+    for leaf in range(2, 0x15):
+        assert cpuid(snippet32, leaf) == (0, 0, 0, 0), hex(leaf)
 
 
 def test_documented_bits_and_leaves():
