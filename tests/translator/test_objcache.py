@@ -22,6 +22,10 @@ def _expected_loop():
 
 
 def _run_loop(monkeypatch, cache_dir, **env):
+    # in a working tree being edited while the suite runs, the sources can change
+    # under this process, and the cache then (rightly) turns itself off
+    # (test_edited_sources_turn_the_cache_off); these tests are about the rest
+    monkeypatch.setattr(objcache, "sources_unchanged", lambda: True)
     monkeypatch.setenv("PYEMU_OBJCACHE_DIR", str(cache_dir))
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -153,3 +157,10 @@ def test_corrupt_entries_on_disk_are_recompiled(tmp_path, monkeypatch):
     # and the entries were written again
     r, t = _run_loop(monkeypatch, tmp_path)
     assert t.compiled == 0 and t.objcache.bad == 0
+
+
+def test_edited_sources_turn_the_cache_off(tmp_path, monkeypatch):
+    assert objcache.sources_unchanged() == (objcache.emu._source_hash() == objcache._SOURCES_AT_IMPORT)
+    monkeypatch.setattr(objcache, "_SOURCES_AT_IMPORT", "not-the-files-on-disk")
+    assert not objcache.sources_unchanged()
+    assert not ObjectCache(tmp_path).enabled
