@@ -73,7 +73,7 @@ def hot_threshold_from_env():
 
 class _Compiled:
     """A block's code loaded into this translator's engine (addresses of its symbols)."""
-    __slots__ = ("fn", "slots", "count", "n_insns", "slot_targets", "name", "ir_text", "llmod")
+    __slots__ = ("fn", "slots", "count", "n_insns", "slot_targets", "name", "ir_text", "llmod", "owner")
 
     def __init__(self, addrs, name, header):
         self.fn = addrs[name]
@@ -84,6 +84,7 @@ class _Compiled:
         self.name = name
         self.ir_text = None
         self.llmod = None
+        self.owner = None               # the live block running this code
 
     def reset(self):
         """Unlinked slots and a zero count, as when first loaded (reused code)."""
@@ -149,7 +150,7 @@ class Translator:
         self.tier_up_seconds = 0.0
         self.trace = bool(log and (log.enabled("exec") or log.enabled("cpu")))
         self.breakpoints = set()        # linear addresses a debugger stops at
-        self._loaded = {}               # object cache key -> _Compiled, in this engine
+        self._loaded = {}               # object cache key -> [_Compiled] loaded in this engine
         _freeze_startup_objects()
 
     # --- code fetch -------------------------------------------------------------------
@@ -284,10 +285,14 @@ class Translator:
         counting = tier == 1 and self.tier is None and not hflags & H.HF_SINGLE
         bp = self._is_breakpoint_block(linear, hflags)
         key = self.objcache.key(code, eip, cs_base, hflags, self._variant(tier, counting, bp))
-        comp = self._loaded.get(key)
+        # The same bytes at the same EIP on another physical page (the same code
+        # in two address spaces) make a second live block: it needs code of its
+        # own, since a block's chain slots and counter live in its module.
+        copies = self._loaded.setdefault(key, [])
+        comp = next((c for c in copies if c.owner is None or not c.owner.valid), None)
         if comp is None:
-            comp = self._compile(key, insns, eip, cs_base, hflags, tier, counting, bp)
-            self._loaded[key] = comp
+            comp = self._compile(key, insns, eip, cs_base, hflags, tier, counting, bp, copy=len(copies))
+            copies.append(comp)
         else:
             comp.reset()
             if self.log is not None:
@@ -299,14 +304,17 @@ class Translator:
                               list(comp.slot_targets), ranges, comp.n_insns, comp.name)
         tb.tier = tier
         tb.code = code
+        comp.owner = tb
         if self.log is not None:
             self.log.block_translated(tb, insns[:comp.n_insns], comp.ir_text, comp.llmod, self.engine)
         return tb
 
-    def _compile(self, key, insns, eip, cs_base, hflags, tier, counting, bp):
-        """The block's code from the disk cache, or emitted and compiled (and stored)."""
-        name = "tb%d_%s" % (tier, key[:16])
-        entry = None if self.log is not None else self.objcache.get(key)
+    def _compile(self, key, insns, eip, cs_base, hflags, tier, counting, bp, copy=0):
+        """The block's code from the disk cache, or emitted and compiled (and stored).
+        Further copies (copy > 0) get symbols of their own and stay out of the disk cache."""
+        name = "tb%d_%s" % (tier, key[:16]) + ("_%d" % copy if copy else "")
+        store = copy == 0
+        entry = None if self.log is not None or not store else self.objcache.get(key)
         if entry is not None and _valid_header(entry[1], name):
             obj, header = entry
             return _Compiled(self.engine.load_object(obj, _symbols(name, header)), name, header)
@@ -329,7 +337,8 @@ class Translator:
         # breakpoint and "not implemented" blocks have no counter
         header = {"name": name, "n_insns": len(insns), "slot_targets": list(g.slot_targets),
                   "count": g.hot_threshold is not None and name + "_count" in module.globals}
-        self.objcache.put(key, obj, header)
+        if store:
+            self.objcache.put(key, obj, header)
         comp = _Compiled(self.engine.load_object(obj, _symbols(name, header)), name, header)
         if self.log is not None:
             comp.ir_text = ir_text

@@ -191,3 +191,26 @@ def test_translation_log_shows_both_tiers(tmp_path):
     text = log.read_text()
     assert "IN:" in text and "OP (LLVM IR):" in text and "OUT (host assembly):" in text
     assert "block tb1_" in text and "block tb2_" in text, text[:2000]
+
+
+def test_same_code_on_two_physical_pages_gets_two_copies(tiered):
+    """Identical bytes at the same EIP in two address spaces are two live blocks:
+    they must not share chain slots or a counter (each slot leads into one page's code)."""
+    s = tiered()
+    tr = s.machine.translator
+    s.write(CODE_ADDR, LOOP + b"\xf4")
+    s._enter(CODE_ADDR)
+    cpu = s.cpu
+    hflags = cpu.hflags
+    insns, ranges = tr.decode_at(CODE_ADDR + 5, 5, hflags, False)
+    n = ranges[0][1]
+    a = tr._make_block(insns, [(0x50000, n)], CODE_ADDR + 5, 5, CODE_ADDR, hflags, 1)
+    tr.cache.add(a)
+    b = tr._make_block(insns, [(0x60000, n)], CODE_ADDR + 5, 5, CODE_ADDR, hflags, 1)
+    tr.cache.add(b)
+    assert a.fn != b.fn and a.slots_addr != b.slots_addr
+    # once a block is gone its code is reused (same bytes, nothing compiled again)
+    compiled = tr.compiled
+    tr.cache.invalidate(a)
+    c = tr._make_block(insns, [(0x70000, n)], CODE_ADDR + 5, 5, CODE_ADDR, hflags, 1)
+    assert c.fn == a.fn and tr.compiled == compiled
