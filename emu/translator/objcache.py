@@ -21,8 +21,7 @@ rename it into place, so concurrent processes only ever see whole entries.
 PYEMU_CACHE=0 disables the cache; PYEMU_CACHE_DIR moves it (emu.cache_root, with
 the numba cache), PYEMU_OBJCACHE_DIR moves the object cache alone;
 PYEMU_CACHE_MAX caps its size in MB (default 1024): past that, the oldest
-entries go.  `python -m emu.translator.objcache clear|info` (and
-`pyemu --cache-clear`) manage it.
+entries go.  `python -m emu.translator.objcache clear|info` manages it.
 """
 import hashlib
 import json
