@@ -343,10 +343,10 @@ class Machine:
     def log_interrupt(self, vector, error, soft, external):
         cpu = self.cpu
         kind = "INT" if soft else ("IRQ" if external else "exception")
-        self.log.write("%s vector %#04x%s at %04x:%08x (CPL %d) ESP=%08x%s" % (
+        self.log.write("%s vector %#04x%s at %04x:%08x (CPL %d) EAX=%08x ESP=%08x CR3=%08x%s" % (
             kind, vector, "" if error is None else " error %#x" % error, cpu.seg[CS].selector,
-            cpu.eip & 0xFFFFFFFF, cpu.hflags & 3, cpu.regs[4] & 0xFFFFFFFF,
-            " CR2=%08x" % cpu.cr[2] if vector == 14 and not soft and not external else ""))
+            cpu.eip & 0xFFFFFFFF, cpu.hflags & 3, cpu.regs[0] & 0xFFFFFFFF, cpu.regs[4] & 0xFFFFFFFF,
+            cpu.cr[3] & 0xFFFFFFFF, " CR2=%08x" % cpu.cr[2] if vector == 14 and not soft and not external else ""))
 
     # --- callbacks from native code -------------------------------------------------------
     def io_read(self, port, size):

@@ -125,6 +125,15 @@ class CodeFetchFault(Exception):
     """Fetching the next instruction faulted; the exception is recorded in the CPU state."""
 
 
+def block_key(phys, cs_base, hflags, eip):
+    """What identifies a translated block.  The EIP belongs in it besides the
+    physical address: blocks have their EIPs (branch targets, the next
+    instruction) built in, and one physical page can be mapped at several
+    virtual addresses (Linux maps its vDSO page at a different address in
+    every process)."""
+    return (phys, cs_base, hflags, eip)
+
+
 @njit(cache=True)
 def _translate_code(state_array, lin, user):
     return translate(state_array[0], lin, ACC_CODE, user)
@@ -186,8 +195,7 @@ class Translator:
         linear = (cs_base + eip) & 0xFFFFFFFF
         user = (hflags & H.HF_CPL_MASK) == 3
         phys = self.code_phys(linear, user)
-        key = (phys, cs_base, hflags)
-        tb = self.cache.get(key)
+        tb = self.cache.get(block_key(phys, cs_base, hflags, eip))
         if tb is None:
             tb = self.translate(linear, eip, cs_base, hflags, user)
         self.cache.remember_jump(tb, linear, jump_key(hflags, cpu.tlb_asid))
@@ -246,7 +254,7 @@ class Translator:
         user = (hflags & H.HF_CPL_MASK) == 3
         try:
             phys = self.code_phys(linear, user)
-            old = self.cache.get((phys, cs_base, hflags))
+            old = self.cache.get(block_key(phys, cs_base, hflags, eip))
             if old is None or old.tier != 1:
                 return None
             insns, ranges = self.decode_at(linear, eip, hflags, user)
@@ -300,7 +308,7 @@ class Translator:
                 module, _ = self._emit(list(insns), comp.name, eip, cs_base, hflags, counting, bp)
                 comp.ir_text = str(module)
                 comp.llmod = self.engine.optimize(comp.ir_text, tier)
-        tb = TranslationBlock((ranges[0][0], cs_base, hflags), eip, linear, comp.fn, comp.slots,
+        tb = TranslationBlock(block_key(ranges[0][0], cs_base, hflags, eip), eip, linear, comp.fn, comp.slots,
                               list(comp.slot_targets), ranges, comp.n_insns, comp.name)
         tb.tier = tier
         tb.code = code
