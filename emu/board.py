@@ -134,6 +134,7 @@ class PcBoard:
         m = self.machine
         for dev in self.devices:
             dev.attach(m)
+        self.pit.irq0_waiting = self._pic_irq0_waiting
         self.ide.attach_io(m.io)
         if self.lapic is not None:
             self.lapic.pic = self.pic
@@ -195,6 +196,13 @@ class PcBoard:
         s = sum(rtc.cmos_read(k) for k in range(0x10, 0x2E))
         put(0x2E, (s >> 8) & 0xFF)                   # checksum of 0x10-0x2D, big-endian
         put(0x2F, s & 0xFF)
+
+    def _pic_irq0_waiting(self):
+        """The 8259 holds an IRQ 0 request the CPU has not taken yet (the PIT's
+        lost-tick catch-up waits for it; with IRQ 0 masked there, the tick goes
+        through the IOAPIC and nothing is held)."""
+        master = self.pic.master
+        return bool(master.irr & 1 and not master.imr & 1)
 
     # --- interrupt lines ----------------------------------------------------------------------------
     def set_irq(self, irq, level, source="isa"):

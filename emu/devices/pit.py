@@ -5,12 +5,23 @@ Counters are not stepped: a counter's value and output are computed from the
 virtual clock since it was loaded (1.193182 MHz input clock, 8254 datasheet
 mode descriptions).  Channel 0 raises IRQ 0 on each rising edge of its
 output, through a timer scheduled at the next edge.
+
+Lost ticks are delivered late rather than dropped.  A kernel that counts
+ticks (Linux with a periodic tick keeps jiffies so) loses time when a tick
+arrives while the one before is still waiting for the CPU: the 8259 merges
+the two edges.  On pyemu that happens far more often than on hardware: a
+guest that keeps interrupts off for a few milliseconds (printing on the
+serial console, every byte an I/O exit) spans a 4 ms tick.  Such ticks are
+counted, and each is delivered once the previous one has been taken, as
+hypervisors reinject timer interrupts; at most CATCH_UP_MAX wait.
 """
 from .base import Device
 
 PIT_HZ = 1193182
 NS = 1_000_000_000
 RW_LATCH, RW_LSB, RW_MSB, RW_WORD = range(4)
+CATCH_UP_MAX = 250           # lost ticks kept (a second at HZ=250); older ones are dropped
+CATCH_UP_NS = 100_000        # how soon a lost tick is offered again
 
 
 def _ticks(ns):
@@ -102,6 +113,10 @@ class Pit8254(Device):
         self.channels = []
         self.speaker = 0             # port 0x61 bits 0 (gate 2) and 1 (speaker data)
         self._timer = None
+        self.lost_ticks = 0          # IRQ 0 edges not delivered yet (see the module docstring)
+        self._edges = (None, 0)      # (channel 0 load time, rising edges counted since)
+        # set by the board: True while the last IRQ 0 edge still waits for the CPU
+        self.irq0_waiting = lambda: False
 
     def attach(self, machine):
         self.machine = machine
@@ -113,6 +128,8 @@ class Pit8254(Device):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self.lost_ticks = 0
+        self._edges = (None, 0)
         self.speaker = 0
         self.attach(self.machine)
 
@@ -124,13 +141,34 @@ class Pit8254(Device):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        edge = self.channels[0].next_rising_edge(self._now())
+        now = self._now()
+        edge = self.channels[0].next_rising_edge(now)
+        if self.lost_ticks and edge is not None:
+            edge = min(edge, now + CATCH_UP_NS)
         if edge is not None:
             self._timer = self.machine.timers.schedule(edge, self._fire)
 
+    def _edges_passed(self, now):
+        """Rising edges of a periodic channel 0 since the last call (0 for other modes)."""
+        ch = self.channels[0]
+        if ch.mode not in (2, 3) or not ch.armed:
+            self._edges = (None, 0)
+            return 0
+        total = ch.elapsed(now) // ch.count
+        load, seen = self._edges
+        self._edges = (ch.load_ns, total)
+        return total - seen if load == ch.load_ns else min(total, 1)
+
     def _fire(self):
         self._timer = None
-        self.machine.pulse_irq(0)
+        now = self._now()
+        ticks = self._edges_passed(now) + self.lost_ticks
+        if not self.channels[0].armed or self.channels[0].mode not in (2, 3):
+            ticks = 1                              # one-shot modes: this edge only
+        if ticks and not self.irq0_waiting():
+            self.machine.pulse_irq(0)
+            ticks -= 1
+        self.lost_ticks = min(ticks, CATCH_UP_MAX) if self.channels[0].mode in (2, 3) else 0
         self._reschedule()
 
     # --- ports -----------------------------------------------------------------------------------
@@ -168,6 +206,7 @@ class Pit8254(Device):
         if ch.mode in (1, 5):
             ch.armed = False                      # hardware-triggered modes wait for a gate edge
         if ch.index == 0:
+            self.lost_ticks = 0                   # a new period: earlier ticks are void
             self._reschedule()
 
     def _control(self, value):

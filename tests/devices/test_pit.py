@@ -153,3 +153,43 @@ def test_bcd_count(machine, pit):
 
 def test_input_clock_is_1193182_hz(machine, pit):
     assert PIT_HZ == 1193182
+
+
+# --- lost ticks (see emu/devices/pit.py) -------------------------------------------------------
+def _irq0_edges(m):
+    return m.irq_log.count((0, True))
+
+
+def test_ticks_the_cpu_did_not_take_are_delivered_later(pc):
+    from .test_board import init_pic
+    m = pc
+    m.board.lapic.mmio_write(0x350, 4, 0x10700)    # LINT0 masked: the PIC drives INTR directly
+    init_pic(m, base=0x20)
+    load(m, 0, 2, 4773)                            # ~4 ms, HZ=250
+    m.advance(ticks(4773) + ticks(2))
+    assert _irq0_edges(m) == 1 and m.board.pic.master.irr & 1
+    # the CPU keeps interrupts off for three more periods: the 8259 could only
+    # merge those edges into the one it holds
+    m.advance(3 * ticks(4773))
+    assert _irq0_edges(m) == 1 and m.board.pit.lost_ticks == 3
+    for k in range(3):
+        assert m.intc.acknowledge() == 0x20
+        m.io.write(0x20, 1, 0x20)                  # EOI
+        m.advance(100_000)                         # the catch-up delay
+        assert _irq0_edges(m) == 2 + k
+    assert m.board.pit.lost_ticks == 0
+    assert m.intc.acknowledge() == 0x20
+    m.io.write(0x20, 1, 0x20)
+    m.advance(ticks(4773))                         # back to one tick a period
+    assert _irq0_edges(m) == 5
+
+
+def test_reprogramming_drops_lost_ticks(pc):
+    from .test_board import init_pic
+    m = pc
+    init_pic(m, base=0x20)
+    load(m, 0, 2, 4773)
+    m.advance(4 * ticks(4773) + ticks(2))
+    assert m.board.pit.lost_ticks == 3
+    load(m, 0, 2, 1193)
+    assert m.board.pit.lost_ticks == 0
