@@ -18,6 +18,32 @@ import time
 
 import llvmlite.binding as llvm
 
+# Every object MCJIT loads gets memory mappings of its own (two, code and data,
+# with llvmlite 0.50), and Linux caps the mappings of a process
+# (vm.max_map_count, 65530 by default).  Past the cap LLVM cannot allocate and
+# aborts the whole process ("Unable to allocate section memory!").  So the
+# engines of a process share a budget of loaded objects, and a translator
+# whose engine reaches it starts a fresh engine, dropping all its blocks, as
+# QEMU flushes a full code buffer (translator.py: make_room).  Dropping an
+# engine unmaps its memory.
+MAPS_PER_OBJECT = 2
+MAPS_RESERVE = 16384            # for everything else in the process (numba, Python, buffers)
+_live_objects = 0
+_budget = None
+
+
+def object_budget():
+    """Objects all engines of this process may hold at once."""
+    global _budget
+    if _budget is None:
+        try:
+            with open("/proc/sys/vm/max_map_count") as f:
+                limit = int(f.read())
+        except (OSError, ValueError):
+            limit = 65530           # the Linux default; other systems have no such cap but keep it anyway
+        _budget = max(1000, (limit - MAPS_RESERVE) // MAPS_PER_OBJECT)
+    return _budget
+
 _init_lock = threading.Lock()
 _initialized = False
 
@@ -73,10 +99,28 @@ class JitEngine:
         self._codegen = {}
         self.triple = llvm.get_process_triple()
         self.data_layout = str(self.target_machine.target_data)
-        self.modules = 0
+        self.modules = 0                # objects loaded into this engine
         self.compile_seconds = 0.0
         self.last_module = None
         self.last_tier = 2
+        self.closed = False
+
+    @property
+    def full(self):
+        """True when loading more objects could run the process out of memory mappings."""
+        return _live_objects >= object_budget()
+
+    def close(self):
+        """Free the engine and every block compiled into it (none may run afterwards)."""
+        global _live_objects
+        if not self.closed:
+            self.closed = True
+            _live_objects -= self.modules
+            self.engine = None
+            self.last_module = None
+
+    def __del__(self):
+        self.close()
 
     # ir_opt: the IR level of tier 2 (kept for callers that set it, e.g. the snippet runner;
     # tier 1 keeps its own levels)
@@ -123,7 +167,10 @@ class JitEngine:
 
     def load_object(self, obj, symbols):
         """Link object code into this engine; the addresses of `symbols`."""
+        global _live_objects
         self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        _live_objects += 1
+        self.modules += 1
         self.engine.finalize_object()
         addrs = {}
         for name in symbols:
@@ -133,7 +180,6 @@ class JitEngine:
             if not addr:
                 raise RuntimeError("JIT: symbol %s not found" % name)
             addrs[name] = addr
-        self.modules += 1
         return addrs
 
     def compile(self, ir_text, symbols, ir_opt=None, keep=False, tier=2):

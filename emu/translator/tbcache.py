@@ -202,5 +202,15 @@ class TranslationCache:
         return bool(hit)
 
     def flush(self):
-        for tb in list(self.blocks.values()):
-            self.invalidate(tb)
+        """Drop every block at once (a reset, breakpoints changed, a new engine)."""
+        for tb in self.blocks.values():
+            tb.valid = False
+            tb.incoming.clear()
+        self.invalidations += len(self.blocks)
+        self.blocks.clear()
+        self.slot_owner.clear()
+        self.flush_jump_cache()
+        for pfn in self.by_page:
+            self.phys.flags[pfn] &= ~np.uint8(P.PAGE_CODE)
+        self.by_page.clear()
+        self.code_bitmap[:] = 0

@@ -157,6 +157,7 @@ class Translator:
         self.compiled = 0               # objects LLVM compiled (the rest came from a cache)
         self.translate_seconds = 0.0    # decode + IR + LLVM + load, first translations
         self.tier_up_seconds = 0.0
+        self.flushes = 0                # times every block went to make room (make_room)
         self.trace = bool(log and (log.enabled("exec") or log.enabled("cpu")))
         self.breakpoints = set()        # linear addresses a debugger stops at
         self._loaded = {}               # object cache key -> [_Compiled] loaded in this engine
@@ -231,7 +232,24 @@ class Translator:
             ranges.append((phys1, offset - first))
         return insns, ranges
 
+    def make_room(self):
+        """When the engine holds as many objects as the process can map, start a
+        new one: every block goes (chain slots, jump cache) and is translated
+        again when next run, from the disk cache where it is there (jit.py
+        says why).  Only called between native runs, so no block is running."""
+        if not self.engine.full:
+            return False
+        self.cache.flush()
+        self._loaded.clear()
+        old = self.engine
+        self.engine = JitEngine(ir_opt=old.levels[2][0], codegen_opt=None)
+        self.engine.levels = dict(old.levels)
+        old.close()
+        self.flushes += 1
+        return True
+
     def translate(self, linear, eip, cs_base, hflags, user):
+        self.make_room()
         t0 = time.perf_counter()
         insns, ranges = self.decode_at(linear, eip, hflags, user)
         tier = self.tier
@@ -245,6 +263,8 @@ class Translator:
 
     def tier_up(self):
         """EXIT_HOT: replace the tier-1 block at the CPU's EIP by its tier-2 translation."""
+        if self.make_room():
+            return None     # every block went: the next run translates this one afresh
         t0 = time.perf_counter()
         cpu = self.cpu
         hflags = cpu.hflags
