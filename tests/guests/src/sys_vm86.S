@@ -36,11 +36,20 @@
         CHECKR exc_cs, "\name\().cs", V86_CS
 .endm
 
+        .set TSS_V86, SCRATCH
+
         .data
+        .balign 128
+tss_v86:    .fill 0x68, 1, 0
         .balign 4
 v86_frame:  .fill 9, 4, 0               /* EIP CS EFLAGS ESP SS ES DS FS GS */
 v86_regs:   .fill 8, 4, 0               /* PUSHAL order */
 v86_segs:   .fill 4, 4, 0               /* DS ES FS GS in the handler */
+
+        .bss
+        .balign 16
+        .space 4096
+v86_task_stack:
 
         .text
 /* run_vm86(ip, eflags): IRET into virtual-8086 mode; back when it leaves */
@@ -165,6 +174,41 @@ main:
         CHECK "iopl 3: pushf image (dx)", 0x3202
         movzwl v86_regs+16, %eax
         CHECK "iopl 3: far call returned (bx)", 0x4321
+
+        /* SDM Vol. 3A 7.3: a task switch to a TSS whose EFLAGS has VM set
+           loads the segment registers as in real mode and enters v86 mode */
+        PRINT "task switch into virtual-8086 mode\n"
+        movl $(v_task - v86_start), tss_v86 + 0x20      /* EIP */
+        movl $(EFL_VM|EFL_IOPL3|2), tss_v86 + 0x24      /* EFLAGS */
+        movl $V86_SP, tss_v86 + 0x38                    /* ESP */
+        movl $V86_DS, tss_v86 + 0x48                    /* ES */
+        movl $V86_CS, tss_v86 + 0x4c                    /* CS */
+        movl $V86_SS, tss_v86 + 0x50                    /* SS */
+        movl $V86_DS, tss_v86 + 0x54                    /* DS */
+        movl $V86_DS, tss_v86 + 0x58                    /* FS */
+        movl $0x0abc, tss_v86 + 0x5c                    /* GS */
+        movl $v86_task_stack, tss_v86 + 4               /* ESP0 */
+        movl $KDATA, tss_v86 + 8                        /* SS0 */
+        movl %cr3, %eax
+        movl %eax, tss_v86 + 0x1c
+        movw $0x68, tss_v86 + 0x66
+        SET_DESC TSS_V86, tss_v86, 0x67, ACC_TSS32, 0
+        movl %esp, kernel_esp
+        movl $1f, resume_kernel
+        ljmp $TSS_V86, $0
+1:      CHECKR exc_vector, "task: left through int 30h", VEC_EXIT
+        movzwl v86_regs+28, %eax
+        CHECK "task: ax set in v86 mode", 0xbeef
+        CHECKR v86_frame, "task: frame ip", v_task_exit+2-v86_start
+        CHECKR v86_frame+4, "task: frame cs", V86_CS
+        movl v86_frame+8, %eax
+        andl $(EFL_VM|0x3000), %eax
+        CHECK "task: frame eflags", EFL_VM|0x3000
+        CHECKR v86_frame+32, "task: frame gs", 0x0abc
+        CHECKR exc_frame, "task: frame on the new task's ring-0 stack", v86_task_stack-36
+        str %ax
+        movzwl %ax, %eax
+        CHECK "task: tr", TSS_V86
         ret
 
 /* ---- virtual-8086 code (copied to V86_BASE, run with CS = V86_CS) ---- */
@@ -221,5 +265,8 @@ v_iopl3:
         int $VEC_EXIT
 v_far:  movw $0x4321, %bx
         lret
+v_task: movw $0xbeef, %ax
+v_task_exit:
+        int $VEC_EXIT
 v86_end:
         .code32
