@@ -6,6 +6,7 @@ optimised IR, host assembly.  For teaching and debugging; no machine is needed.
     >>> print(view.ir)
 
 CLI: pyemu show 'b8 2a 00 00 00 01 c8 c3' [--address 0x1000] [--16] [--stage ir]
+     pyemu show --asm 'add eax, ebx; jc done; inc ecx; done: ret'
 """
 import argparse
 import sys
@@ -94,19 +95,32 @@ def show_block(code, address=0x1000, bits=32, cpl=0):
 def main(argv):
     p = argparse.ArgumentParser(prog="pyemu show",
                                 description="Show how pyemu translates one block of x86 code.")
-    p.add_argument("hex", help="the guest code as hex bytes, e.g. '01 d8 c3'")
+    p.add_argument("hex", nargs="?", help="the guest code as hex bytes, e.g. '01 d8 c3'")
+    p.add_argument("--asm", metavar="TEXT", help="the guest code as assembly (Intel syntax, ';' between "
+                                                 "instructions), assembled with keystone")
     p.add_argument("--address", default="0x1000", help="guest address of the first byte (default 0x1000)")
     p.add_argument("--16", dest="bits16", action="store_true", help="16-bit code (default 32-bit)")
     p.add_argument("--stage", choices=STAGES, action="append",
                    help="show only these stages (repeatable): " + ", ".join(STAGES))
     args = p.parse_args(argv)
+    if (args.hex is None) == (args.asm is None):
+        p.error("give the code either as hex bytes or with --asm")
+    bits = 16 if args.bits16 else 32
+    if args.asm is not None:
+        from ..frontend.asm import AsmError, assemble
+        try:
+            code = assemble(args.asm, int(args.address, 0), bits)
+        except AsmError as e:
+            sys.stderr.write("pyemu show: %s\n" % e)
+            return 1
+    else:
+        try:
+            code = bytes.fromhex(args.hex.replace(",", " "))
+        except ValueError:
+            sys.stderr.write("pyemu show: '%s' is not hex bytes\n" % args.hex)
+            return 1
     try:
-        code = bytes.fromhex(args.hex.replace(",", " "))
-    except ValueError:
-        sys.stderr.write("pyemu show: '%s' is not hex bytes\n" % args.hex)
-        return 1
-    try:
-        view = show_block(code, int(args.address, 0), 16 if args.bits16 else 32)
+        view = show_block(code, int(args.address, 0), bits)
     except ValueError as e:
         sys.stderr.write("pyemu show: %s\n" % e)
         return 1
