@@ -19,7 +19,12 @@ LOG_ITEMS = {
     "exec": "each block execution (turns chaining off)",
     "int": "interrupts and exceptions",
     "cpu": "registers at each block entry (turns chaining off)",
+    "stats": "a summary at exit: guest instructions, blocks translated, JIT time, caches "
+             "(PYEMU_STATS=FILE writes it as JSON)",
 }
+
+# log items that only report at exit: they leave translation (and its object cache) as it is
+EXIT_ONLY_ITEMS = frozenset({"stats"})
 
 
 class UsageError(Exception):
@@ -226,6 +231,8 @@ def _read_file(path, what):
 
 def run_config(cfg):
     """Build the machine for cfg, boot it, run it; returns the exit status."""
+    from .debug.stats import RunClock, report
+    clock = RunClock()
     from .boot import BootError
     from .console import attached
     from .debug.log import open_log
@@ -241,8 +248,11 @@ def run_config(cfg):
             path = item.split(" ")[0]
             modules.append((_read_file(path, "initrd"), item))
     log = open_log(cfg.log_items, cfg.log_file)
+    # a Log given to the machine turns the object cache off (per-block logging needs
+    # the IR), so -d stats alone does not give it one
+    machine_log = log if log is not None and log.items - EXIT_ONLY_ITEMS else None
     try:
-        machine = Machine(cfg, log=log)
+        machine = Machine(cfg, log=machine_log)
     except ChardevError as e:         # a -serial/-debugcon back end that cannot be opened
         raise UsageError(str(e)) from None
     try:
@@ -271,12 +281,15 @@ def run_config(cfg):
             except OSError as e:
                 raise UsageError("cannot listen for gdb on %s: %s" % (cfg.gdb, e.strerror)) from None
             with attached(machine):      # back ends started, terminal and signals handled
+                clock.guest_starts()
                 return stub.serve(wait_first=cfg.gdb_wait)
         with attached(machine):
+            clock.guest_starts()
             return machine.run()
     except BootError as e:
         raise UsageError(str(e)) from None
     finally:
+        report(machine, clock, log, machine.exit_status)
         machine.close()
         if log:
             log.close()

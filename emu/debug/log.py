@@ -1,4 +1,5 @@
-"""-d logging (QEMU's item names): in_asm, op, op_opt, out_asm, exec, int, cpu."""
+"""-d logging (QEMU's item names): in_asm, op, op_opt, out_asm, exec, int, cpu; and
+stats, a summary at exit (written by emu/debug/stats.py through this log)."""
 import sys
 
 from ..cpu import hflags as H
