@@ -15,13 +15,24 @@ def cache_root():
     return pathlib.Path(xdg) / "pyemu"
 
 
+# The packages whose source decides the native code pyemu generates or caches:
+# the CpuState layout, the decoder and opcode tables, the translator (semantics,
+# helper numbering, runtime), the softmmu and the x87.  Editing a device, the
+# boot loaders, the console or the image builder leaves compiled code valid.
+NATIVE_CODE_SOURCES = ("__init__.py", "clock.py", "cpu", "frontend", "translator", "softmmu", "fpu")
+
+
 def _source_hash():
-    """A hash of every pyemu source file: numba's cache only notices changes to
-    a function's own file, while our native code also depends on the CpuState
-    layout and the opcode tables defined elsewhere."""
+    """A hash of the source files native code depends on: numba's cache only
+    notices changes to a function's own file, while our native code also
+    depends on the CpuState layout and the opcode tables defined elsewhere."""
     h = hashlib.sha256(__version__.encode())
     root = pathlib.Path(__file__).parent
-    for path in sorted(root.rglob("*.py")):
+    paths = []
+    for name in NATIVE_CODE_SOURCES:
+        top = root / name
+        paths.extend(top.rglob("*.py") if top.is_dir() else [top])
+    for path in sorted(paths):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]

@@ -2,8 +2,8 @@
 
 A block's object code is a pure function of what went into its IR: the guest
 bytes, the mode (hflags), the EIP and CS base (both baked into the code), the
-tier, the translator itself (every pyemu source file, the numbers of the
-Python helpers, llvmlite/LLVM and the host).  The key hashes all of that, so a
+tier, the translator itself (the sources in emu.NATIVE_CODE_SOURCES, the
+numbers of the Python helpers, llvmlite/LLVM and the host).  The key hashes all of that, so a
 changed translator never finds stale code: its entries live under another
 fingerprint.  Objects name every outside symbol (dispatcher, slow paths,
 helpers) by name, so they can be loaded by any process.

@@ -2,6 +2,7 @@
 replaced, a changed translator never sees old code, concurrent writers are safe."""
 import multiprocessing
 import os
+import pathlib
 
 import pytest
 
@@ -164,3 +165,25 @@ def test_edited_sources_turn_the_cache_off(tmp_path, monkeypatch):
     monkeypatch.setattr(objcache, "_SOURCES_AT_IMPORT", "not-the-files-on-disk")
     assert not objcache.sources_unchanged()
     assert not ObjectCache(tmp_path).enabled
+
+
+# Modules outside emu.NATIVE_CODE_SOURCES that may use numba/llvmlite because
+# nothing they make is cached: the block viewer compiles only to print.
+UNCACHED_NATIVE_USERS = {"debug/show.py"}
+
+
+def test_every_native_code_module_is_in_the_cache_fingerprint():
+    """Compiled code is only as fresh as the sources the fingerprint hashes: a
+    module that makes native code (numba or llvmlite) outside
+    NATIVE_CODE_SOURCES would leave stale objects valid after an edit."""
+    import re
+    root = pathlib.Path(objcache.emu.__file__).parent
+    uses_native = re.compile(r"^\s*(import|from)\s+(numba|llvmlite)\b", re.M)
+    outside = set()
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root)
+        if rel.parts[0] in objcache.emu.NATIVE_CODE_SOURCES:
+            continue
+        if uses_native.search(path.read_text()):
+            outside.add(rel.as_posix())
+    assert outside == UNCACHED_NATIVE_USERS
