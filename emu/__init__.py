@@ -38,10 +38,17 @@ def _source_hash():
     return h.hexdigest()[:16]
 
 
+# True when numba's cache for this build was empty at import: building the
+# first Machine then compiles the native helpers, about a minute (the CLI says so).
+numba_cache_cold = True
+
+
 def _configure_numba_cache():
+    global numba_cache_cold
     path = cache_root() / "numba" / _source_hash()
     try:
         path.mkdir(parents=True, exist_ok=True)
+        numba_cache_cold = not any(path.iterdir())
     except OSError:
         return          # read-only home: numba falls back to no caching
     os.environ["NUMBA_CACHE_DIR"] = str(path)

@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 
+import emu
 from . import __version__
 from .config import MachineConfig
 
@@ -251,6 +252,9 @@ def run_config(cfg):
     # a Log given to the machine turns the object cache off (per-block logging needs
     # the IR), so -d stats alone does not give it one
     machine_log = log if log is not None and log.items - EXIT_ONLY_ITEMS else None
+    if emu.numba_cache_cold and sys.stderr.isatty():
+        sys.stderr.write("pyemu: first run of this pyemu build: compiling its native code "
+                         "(about a minute, once; kept in %s)\n" % emu.cache_root())
     try:
         machine = Machine(cfg, log=machine_log)
     except ChardevError as e:         # a -serial/-debugcon back end that cannot be opened
