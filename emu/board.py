@@ -134,7 +134,7 @@ class PcBoard:
         m = self.machine
         for dev in self.devices:
             dev.attach(m)
-        self.pit.irq0_waiting = self._pic_irq0_waiting
+        self.pit.irq0_waiting = self._irq0_waiting
         self.ide.attach_io(m.io)
         if self.lapic is not None:
             self.lapic.pic = self.pic
@@ -197,12 +197,18 @@ class PcBoard:
         put(0x2E, (s >> 8) & 0xFF)                   # checksum of 0x10-0x2D, big-endian
         put(0x2F, s & 0xFF)
 
-    def _pic_irq0_waiting(self):
-        """The 8259 holds an IRQ 0 request the CPU has not taken yet (the PIT's
-        lost-tick catch-up waits for it; with IRQ 0 masked there, the tick goes
-        through the IOAPIC and nothing is held)."""
+    def _irq0_waiting(self):
+        """The last IRQ 0 edge has not been taken by the CPU yet: the 8259 holds
+        it in its IRR, or, through the IOAPIC, the local APIC holds its vector in
+        its IRR.  Another edge now would merge into that request (the PIT's
+        lost-tick catch-up waits instead)."""
         master = self.pic.master
-        return bool(master.irr & 1 and not master.imr & 1)
+        if master.irr & 1 and not master.imr & 1:
+            return True
+        if self.ioapic is not None:
+            vector = self.ioapic.fixed_vector(isa_irq_to_ioapic_pin(0))
+            return vector is not None and self.lapic.requested(vector)
+        return False
 
     # --- interrupt lines ----------------------------------------------------------------------------
     def set_irq(self, irq, level, source="isa"):

@@ -83,6 +83,14 @@ class IoApic(Device):
         for lapic in self.apic_bus:
             lapic.deliver(vector, mode, level, dest, logical)
 
+    def fixed_vector(self, pin):
+        """The vector pin's unmasked entry sends as a fixed or lowest-priority
+        interrupt, else None (masked, or an NMI/SMI/INIT/ExtINT entry)."""
+        rte = self.redtbl[pin]
+        if rte & RTE_MASKED or (rte >> 8) & 7 not in (0, 1):
+            return None
+        return rte & 0xFF
+
     def eoi(self, vector):
         """A local APIC's EOI for a level-triggered vector (the EOI broadcast)."""
         for pin in range(PINS):

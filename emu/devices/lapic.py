@@ -256,6 +256,10 @@ class LocalApic(Device):
             self.tmr &= ~bit
         self._update()
 
+    def requested(self, vector):
+        """Whether vector waits in the IRR (accepted, not yet taken by the CPU)."""
+        return bool(self.irr >> vector & 1)
+
     def matches(self, dest, logical):
         """Whether a message for destination `dest` (8 bits) is for this APIC."""
         if not logical:

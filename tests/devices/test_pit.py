@@ -184,6 +184,30 @@ def test_ticks_the_cpu_did_not_take_are_delivered_later(pc):
     assert _irq0_edges(m) == 5
 
 
+def test_ticks_through_the_ioapic_wait_for_the_local_apic(pc):
+    """Linux routes IRQ 0 through IOAPIC pin 2 and masks it at the 8259: an edge
+    while the local APIC still holds the timer vector in its IRR would merge
+    there, so the PIT keeps it for later in the same way."""
+    from .test_board import init_pic, ioapic_route
+    m = pc
+    init_pic(m, base=0x20)
+    m.io.write(0x21, 1, 0x01)                      # IRQ 0 masked at the 8259
+    ioapic_route(m, 2, 0x30)
+    m.board.lapic.mmio_write(0xF0, 4, 0x1FF)       # APIC software-enabled
+    m.board.lapic.mmio_write(0x350, 4, 0x10700)    # LINT0 masked
+    load(m, 0, 2, 4773)
+    m.advance(ticks(4773) + ticks(2))
+    assert _irq0_edges(m) == 1 and m.board.lapic.requested(0x30)
+    m.advance(3 * ticks(4773))
+    assert _irq0_edges(m) == 1 and m.board.pit.lost_ticks == 3
+    for k in range(3):
+        assert m.intc.acknowledge() == 0x30
+        m.board.lapic.mmio_write(0xB0, 4, 0)       # EOI
+        m.advance(100_000)
+        assert _irq0_edges(m) == 2 + k and m.board.lapic.requested(0x30)
+    assert m.board.pit.lost_ticks == 0
+
+
 def test_reprogramming_drops_lost_ticks(pc):
     from .test_board import init_pic
     m = pc
