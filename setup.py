@@ -9,7 +9,7 @@ setup(
                   "emu.images": ["init.sh", "profile", "tiny-i386.config-fragment"]},
     python_requires=">=3.10",
     install_requires=["llvmlite>=0.50", "numba>=0.68", "numpy", "capstone>=5", "keystone-engine",
-                      "pyelftools"],
+                      "pyelftools", "python-debian"],
     extras_require={"test": ["pytest", "pytest-xdist", "unicorn>=2.1"]},
     entry_points={"console_scripts": ["pyemu=emu.cli:main", "pyemu-images=emu.images.cli:main"]},
 )

@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import time
 
+from debian import deb822
+
 from .errors import ImageError, StaleLists
 
 LISTS_MAX_AGE = 7 * 24 * 3600     # refresh the i386 lists when they are older than a week
@@ -45,21 +47,22 @@ def deb_filename(package, version, arch):
     return "%s_%s_%s.deb" % (package, version.replace(":", "%3a"), arch)
 
 
+def _fields(paragraph):
+    """A deb822 paragraph as a plain dict, a multi-line value's continuation lines
+    without their leading space."""
+    return {key: "\n".join(line.strip() for line in value.splitlines())
+            for key, value in paragraph.items()}
+
+
+def parse_records(text):
+    """The records of apt-cache show output (deb822 paragraphs), as dicts."""
+    return [_fields(p) for p in deb822.Deb822.iter_paragraphs(text.splitlines())]
+
+
 def parse_record(text):
     """Fields of one apt-cache show record (continuation lines are joined)."""
-    fields, key = {}, None
-    for line in text.splitlines():
-        if not line.strip():
-            if fields:
-                break
-            continue
-        if line[0] in " \t" and key:
-            fields[key] += "\n" + line.strip()
-        elif ":" in line:
-            key, _, value = line.partition(":")
-            key = key.strip()
-            fields[key] = value.strip()
-    return fields
+    records = parse_records(text)
+    return records[0] if records else {}
 
 
 def sha256_file(path):
@@ -153,8 +156,7 @@ class I386Apt:
         one record, or a list of them for several packages (one apt-cache call)."""
         out = self._query(["show", "--no-all-versions"] + list(packages))
         records = {}
-        for chunk in out.stdout.split("\n\n"):
-            record = parse_record(chunk)
+        for record in parse_records(out.stdout):
             if "Package" in record and "Version" in record:
                 records.setdefault(record["Package"], record)
         missing = [p for p in packages if p not in records]

@@ -1,63 +1,37 @@
 """Reading files out of a Debian package (.deb) without installing it.
 
 A .deb is an `ar` archive (deb(5)): "debian-binary", "control.tar.*" and
-"data.tar.*", the last being the files.  Debian 12 compresses data.tar with xz,
-which Python's tarfile reads; gzip, bzip2 and plain tar are read too.  A zstd
-data.tar (Ubuntu uses it) goes through `dpkg-deb --fsys-tarfile` when Python
-has no zstd support.
+"data.tar.*", the last being the files.  python-debian (Debian's own library)
+reads the ar archive and opens data.tar with tarfile, which reads xz (what
+Debian 12 uses), gzip, bzip2 and plain tar a piece at a time: the 140 MB
+linux-source package is never held in memory.
+
+A zstd data.tar (Ubuntu uses it) is the exception: python-debian pipes the
+whole compressed member through `unzstd` and keeps it and all of the
+decompressed tar in memory (hundreds of MB for a kernel source package), so
+here it goes through `dpkg-deb --fsys-tarfile`, which streams; python-debian's
+way is the fallback where there is no dpkg-deb.
 """
+import contextlib
+import lzma
 import shutil
 import subprocess
 import tarfile
+import zlib
+
+from debian.arfile import FILE_HEADER_LENGTH, GLOBAL_HEADER_LENGTH, ArError
+from debian.debfile import DATA_PART, DebError, DebFile
 
 from .errors import ImageError
 
-AR_MAGIC = b"!<arch>\n"
-AR_HEADER = 60
-_TAR_MODES = {"": "r|", ".gz": "r|gz", ".xz": "r|xz", ".bz2": "r|bz2"}
-
-
-class _Slice:
-    """A read-only window on part of a file, enough for tarfile's stream mode."""
-
-    def __init__(self, f, size):
-        self._f, self._left = f, size
-
-    def read(self, n=-1):
-        if n is None or n < 0 or n > self._left:
-            n = self._left
-        data = self._f.read(n)
-        self._left -= len(data)
-        return data
-
-
-def ar_members(f):
-    """Yield (name, size) for each member of the ar archive `f`, leaving `f` at the
-    member's data; the caller may read up to size bytes before asking for the next."""
-    if f.read(len(AR_MAGIC)) != AR_MAGIC:
-        raise ImageError("%s is not a Debian package (no ar signature)" % getattr(f, "name", "file"))
-    end = f.seek(0, 2)
-    pos = len(AR_MAGIC)
-    while True:
-        f.seek(pos)
-        header = f.read(AR_HEADER)
-        if not header:
-            return
-        if len(header) < AR_HEADER or header[58:60] != b"`\n":
-            raise ImageError("%s: damaged ar member header" % getattr(f, "name", "file"))
-        name = header[0:16].decode("ascii", "replace").rstrip().rstrip("/")
-        try:
-            size = int(header[48:58].decode("ascii").strip())
-        except ValueError:
-            raise ImageError("%s: damaged ar member size" % getattr(f, "name", "file")) from None
-        if pos + AR_HEADER + size > end:
-            raise ImageError("%s is truncated (member %s)" % (getattr(f, "name", "file"), name))
-        f.seek(pos + AR_HEADER)
-        yield name, size
-        pos += AR_HEADER + size + (size & 1)        # members are padded to an even offset
+# What a damaged data.tar raises while it is read: tarfile's stream mode made these
+# a TarError, but the members python-debian opens are read through LZMAFile / GzipFile /
+# BZ2File directly (bz2 says OSError).
+_DAMAGED = (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib.error)
 
 
 def _clean(name):
+    name = str(name)
     while name.startswith("./"):
         name = name[2:]
     return name.lstrip("/")
@@ -68,71 +42,99 @@ def extract(deb_path, wanted, dest):
     key of `wanted` to dest / wanted[path].  Returns {path: written file}; raises
     ImageError naming what was not found."""
     found = {}
-    for tf in _open_data_tar(deb_path):
-        with tf:
-            for member in _members(tf, deb_path):
-                name = _clean(member.name)
-                if name in wanted and member.isfile():
-                    target = dest / wanted[name]
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    try:
-                        with tf.extractfile(member) as src, open(target, "wb") as out:
-                            shutil.copyfileobj(src, out, 1 << 20)
-                    except (tarfile.TarError, EOFError) as e:
-                        raise ImageError("%s: damaged data.tar: %s" % (deb_path.name, e)) from None
-                    found[name] = target
-                    if len(found) == len(wanted):
-                        return found
+    with _data_tar(deb_path) as tf:
+        for member in _members(tf, deb_path):
+            name = _clean(member.name)
+            if name in wanted and member.isfile():
+                target = dest / wanted[name]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with tf.extractfile(member) as src, open(target, "wb") as out:
+                    while True:
+                        try:
+                            chunk = src.read(1 << 20)
+                        except _DAMAGED as e:      # (a failing write is no damaged package)
+                            raise ImageError("%s: damaged data.tar: %s"
+                                             % (deb_path.name, e)) from None
+                        if not chunk:
+                            break
+                        out.write(chunk)
+                found[name] = target
+                if len(found) == len(wanted):
+                    return found
     missing = sorted(set(wanted) - set(found))
     raise ImageError("%s does not contain %s" % (deb_path.name, ", ".join(missing)))
 
 
 def list_files(deb_path):
     """Paths of the regular files in the package."""
-    names = []
-    for tf in _open_data_tar(deb_path):
-        with tf:
-            names.extend(_clean(m.name) for m in _members(tf, deb_path) if m.isfile())
-    return names
+    with _data_tar(deb_path) as tf:
+        return [_clean(m.name) for m in _members(tf, deb_path) if m.isfile()]
 
 
 def _members(tf, deb_path):
-    """The members of a streaming TarFile, a damaged stream being an ImageError."""
+    """The members of data.tar one by one (extract() stops reading at the last file it
+    wants), a damaged stream being an ImageError."""
     try:
         yield from tf
-    except (tarfile.TarError, EOFError, OSError) as e:
+    except _DAMAGED as e:
         raise ImageError("%s: damaged data.tar: %s" % (deb_path.name, e)) from None
 
 
-def _open_data_tar(deb_path):
-    """Yield one streaming TarFile over data.tar (a generator so that the .deb stays
-    open while the caller reads)."""
+def _open_deb(deb_path):
+    """python-debian's DebFile of `deb_path`, what is wrong with the file an ImageError."""
+    name = deb_path.name
     try:
-        f = open(deb_path, "rb")
+        deb = DebFile(str(deb_path))
+    except DebError as e:       # an ar archive without debian-binary, control.tar or data.tar
+        raise ImageError("%s is not a valid Debian package: %s" % (name, e)) from None
+    except ArError:
+        raise ImageError("%s is not a Debian package (no ar signature)" % name) from None
+    except ValueError:          # a number field of a member header
+        raise ImageError("%s: damaged ar member header" % name) from None
     except OSError as e:
+        if e.errno is None:     # arfile's "Incorrect header length" / "Incorrect file magic"
+            raise ImageError("%s: damaged ar member header" % name) from None
         raise ImageError("cannot read %s: %s" % (deb_path, e.strerror)) from None
-    with f:
-        for name, size in ar_members(f):
-            if not name.startswith("data.tar"):
-                continue
-            suffix = name[len("data.tar"):]
-            if suffix in _TAR_MODES:
-                try:
-                    yield tarfile.open(fileobj=_Slice(f, size), mode=_TAR_MODES[suffix])
-                except (tarfile.TarError, EOFError, OSError) as e:
-                    raise ImageError("%s: cannot read %s: %s" % (deb_path.name, name, e)) from None
-                return
-            yield _dpkg_deb_tar(deb_path, name)
+    # arfile does not notice a file cut short (a broken download): it stops at the
+    # member it cannot skip.  The members and their even padding must fit in the file
+    # (the last member's padding may be left off).
+    members = deb.getmembers()
+    end = GLOBAL_HEADER_LENGTH + sum(FILE_HEADER_LENGTH + m.size + (m.size & 1) for m in members)
+    if members and end - (members[-1].size & 1) > deb_path.stat().st_size:
+        deb.close()
+        raise ImageError("%s is truncated (member %s)" % (name, members[-1].name))
+    return deb
+
+
+@contextlib.contextmanager
+def _data_tar(deb_path):
+    """A TarFile over data.tar, to iterate once; the .deb stays open while it is used."""
+    deb = _open_deb(deb_path)
+    with deb:
+        member = next(n for n in deb.getnames() if n == DATA_PART or n.startswith(DATA_PART + "."))
+        if member.endswith(".zst") and shutil.which("dpkg-deb"):
+            # Streamed; python-debian's zstd route holds the whole tar in memory.
+            with _dpkg_deb_tar(deb_path) as tf:
+                yield tf
             return
-    raise ImageError("%s has no data.tar member" % deb_path.name)
+        try:
+            tf = deb.data.tgz()
+        except (DebError,) + _DAMAGED as e:
+            hint = " (install zstd or dpkg)" if member.endswith(".zst") else ""
+            raise ImageError("%s: cannot read %s: %s%s" % (deb_path.name, member, e, hint)) from None
+        with tf:
+            yield tf
 
 
-def _dpkg_deb_tar(deb_path, member):
-    if not shutil.which("dpkg-deb"):
-        raise ImageError("%s: %s needs dpkg-deb to unpack (apt-get install dpkg)"
-                         % (deb_path.name, member))
+def _dpkg_deb_tar(deb_path):
     proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb_path)], stdout=subprocess.PIPE)
-    return _ProcTar(proc)
+    try:
+        return _ProcTar(proc)
+    except _DAMAGED as e:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+        raise ImageError("%s: dpkg-deb cannot read data.tar: %s" % (deb_path.name, e)) from None
 
 
 class _ProcTar:

@@ -24,6 +24,15 @@ def test_parse_record():
     assert r["Description"].endswith("\nwith tons of builtin utilities")
 
 
+def test_parse_records_of_several_packages():
+    text = RECORDS + "Package: linux-source-6.1\nVersion: 6.1.176-1\nArchitecture: all\n\n"
+    records = apt.parse_records(text)
+    assert [r["Package"] for r in records] == ["busybox-static", "linux-source-6.1"]
+    assert records[1] == {"Package": "linux-source-6.1", "Version": "6.1.176-1",
+                          "Architecture": "all"}
+    assert apt.parse_record("") == {}
+
+
 def test_deb_filename_encodes_the_epoch():
     assert (apt.deb_filename("busybox-static", "1:1.35.0-4+deb12u1+b1", "i386")
             == "busybox-static_1%3a1.35.0-4+deb12u1+b1_i386.deb")
