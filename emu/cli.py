@@ -122,6 +122,10 @@ def build_parser():
                     "(guest x86 -> LLVM IR -> host code).  Options use QEMU's spellings.",
         epilog="Examples:\n"
                "  pyemu demo\n"
+               "  pyemu -kernel bzImage -initrd initrd.gz -append console=ttyS0 -nographic\n"
+               "  pyemu-images build tiny      # the reference Linux guests (pyemu-images --help)\n"
+               "  pyemu -kernel \"$(pyemu-images path tiny --kernel)\" -initrd \"$(pyemu-images path tiny --initrd)\" "
+               "-append \"console=ttyS0\"\n"
                "  pyemu -kernel prog.elf -nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4\n"
                "  pyemu -kernel prog.elf -d in_asm,op,out_asm -D trace.log\n"
                "  pyemu show 'b8 2a 00 00 00 01 c8 c3'\n",
