@@ -12,9 +12,11 @@ import struct
 import sys
 import threading
 
-from ..translator.faults import GuestFault
-
 SIGINT, SIGTRAP = 2, 5
+PAGE = 0x1000
+PTE_P, PTE_PS = 1, 0x80
+CR0_PG, CR4_PSE, CR4_PAE = 1 << 31, 1 << 4, 1 << 5
+PAE_ADDR = 0x000FFFFFFFFFF000
 
 TARGET_XML = """<?xml version="1.0"?>
 <!DOCTYPE target SYSTEM "gdb-target.dtd">
@@ -85,7 +87,8 @@ class GdbStub:
     def __init__(self, machine, host="127.0.0.1", port=1234):
         self.m = machine
         self.host, self.port = host, port
-        self.breakpoints = set()
+        self.breakpoints = set()        # linear addresses, software and hardware ones together
+        self._bp_kinds = {"0": set(), "1": set()}
         self.sock = None
         self.conn = None
         self.no_ack = False
@@ -183,6 +186,83 @@ class GdbStub:
     def _reg_offset(self, n):
         return sum(self._reg_size(k) for k in range(n))
 
+    # --- memory -------------------------------------------------------------------------------
+    def _debug_phys(self, lin):
+        """The physical address of linear address lin, or None where nothing is mapped.
+
+        The same walk as the CPU's (softmmu/paging.py: 2-level, 4 MB pages with
+        CR4.PSE, PAE), but with no side effect: no accessed/dirty bits, no #PF
+        recorded (CR2 stays as the guest left it), no TLB or shadow entries,
+        and no permission checks (a debugger may write read-only pages)."""
+        cpu, phys = self.m.cpu, self.m.phys
+        a20 = cpu.a20_mask
+        lin &= 0xFFFFFFFF
+        if not cpu.cr[0] & CR0_PG:
+            return lin & a20
+
+        def entry(addr, size):
+            return int.from_bytes(phys.read(addr & a20, size), "little")
+        cr3, cr4 = int(cpu.cr[3]), int(cpu.cr[4])
+        if cr4 & CR4_PAE:
+            pdpte = entry((cr3 & 0xFFFFFFE0) | ((lin >> 27) & 0x18), 8)
+            if not pdpte & PTE_P:
+                return None
+            pde = entry((pdpte & PAE_ADDR) | ((lin >> 18) & 0xFF8), 8)
+            if not pde & PTE_P:
+                return None
+            if pde & PTE_PS:
+                base = (pde & 0x000FFFFFFFE00000) | (lin & 0x1FF000)
+            else:
+                pte = entry((pde & PAE_ADDR) | ((lin >> 9) & 0xFF8), 8)
+                if not pte & PTE_P:
+                    return None
+                base = pte & PAE_ADDR
+        else:
+            pde = entry((cr3 & 0xFFFFF000) | ((lin >> 20) & 0xFFC), 4)
+            if not pde & PTE_P:
+                return None
+            if pde & PTE_PS and cr4 & CR4_PSE:
+                base = (pde & 0xFFC00000) | (lin & 0x3FF000)
+            else:
+                pte = entry((pde & 0xFFFFF000) | ((lin >> 10) & 0xFFC), 4)
+                if not pte & PTE_P:
+                    return None
+                base = pte & 0xFFFFF000
+        if base >> 32:
+            return None
+        return (base | (lin & 0xFFF)) & a20
+
+    def _pieces(self, lin, length):
+        """[(phys, n)] covering [lin, lin+length), or None if a page of it is not mapped."""
+        out = []
+        pos = 0
+        while pos < length:
+            a = (lin + pos) & 0xFFFFFFFF
+            n = min(length - pos, PAGE - (a & (PAGE - 1)))
+            p = self._debug_phys(a)
+            if p is None:
+                return None
+            out.append((p, n))
+            pos += n
+        return out
+
+    def read_memory(self, lin, length):
+        """Bytes at a linear address as the guest sees them, or None (gdb: Cannot access memory)."""
+        pieces = self._pieces(lin, length)
+        if pieces is None:
+            return None
+        return b"".join(self.m.phys.read(p, n) for p, n in pieces)
+
+    def write_memory(self, lin, data):
+        pieces = self._pieces(lin, len(data))
+        if pieces is None:
+            return False
+        pos = 0
+        for p, n in pieces:
+            self.m.phys.write(p, data[pos:pos + n])     # invalidates code translated from there
+            pos += n
+        return True
+
     # --- commands -----------------------------------------------------------------------------
     def handle(self, pkt):
         """Reply to one packet; returns 'continue', 'step', 'detach', 'kill' or None."""
@@ -236,24 +316,22 @@ class GdbStub:
             self.send("OK")
         elif p.startswith("m"):
             addr, length = (int(x, 16) for x in p[1:].split(","))
-            try:
-                self.send(m.mem.read(addr, length).hex())
-            except GuestFault:
-                self.send("E14")
+            data = self.read_memory(addr, length)
+            self.send("E14" if data is None else data.hex())
         elif p.startswith("M"):
             head, data = p[1:].split(":", 1)
             addr, length = (int(x, 16) for x in head.split(","))
-            try:
-                m.mem.write(addr, bytes.fromhex(data)[:length])
-                self.send("OK")
-            except GuestFault:
-                self.send("E14")
+            self.send("OK" if self.write_memory(addr, bytes.fromhex(data)[:length]) else "E14")
         elif p[:2] in ("Z0", "Z1", "z0", "z1"):
-            addr = int(p[3:].split(",")[0], 16)
+            # Z0 (break) and Z1 (hbreak) are kept apart, so that removing one
+            # leaves the other at the same address; both stop before the instruction
+            addr = int(p[3:].split(",")[0], 16) & 0xFFFFFFFF
+            kind = self._bp_kinds[p[1]]
             if p[0] == "Z":
-                self.breakpoints.add(addr)
+                kind.add(addr)
             else:
-                self.breakpoints.discard(addr)
+                kind.discard(addr)
+            self.breakpoints = self._bp_kinds["0"] | self._bp_kinds["1"]
             m.set_breakpoints(self.breakpoints)
             self.send("OK")
         elif p == "c" or p.startswith("c"):
@@ -267,7 +345,10 @@ class GdbStub:
         elif p == "D" or p.startswith("D;"):
             self.send("OK")
             return "detach"
-        elif p == "k" or p.startswith("vKill"):
+        elif p.startswith("vKill"):
+            self.send("OK")                 # gdb waits for this reply (to k it expects none)
+            return "kill"
+        elif p == "k":
             return "kill"
         else:
             self.send("")
@@ -303,6 +384,7 @@ class GdbStub:
         finally:
             stop.set()
             t.join()
+            m.pause_requested = False       # a Ctrl-C that came as the guest stopped anyway
         return self._report(status)
 
     def _report(self, status):
