@@ -69,6 +69,9 @@ class IRGen:
         self.module = module
         self.hot_threshold = hot_threshold      # count executions; EXIT_HOT at this one
         self.func = ir.Function(module, TB_FN, name)
+        # nothing unwinds through a block (callbacks store Python exceptions and
+        # return), and without unwind tables objects map and unload cheaply (jit.py)
+        self.func.attributes.add("nounwind")
         self.name = name
         self.s, self.e = self.func.args
         self.s.name, self.e.name = "s", "env"

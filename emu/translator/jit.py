@@ -18,31 +18,60 @@ import time
 
 import llvmlite.binding as llvm
 
-# Every object MCJIT loads gets memory mappings of its own (two, code and data,
-# with llvmlite 0.50), and Linux caps the mappings of a process
-# (vm.max_map_count, 65530 by default).  Past the cap LLVM cannot allocate and
-# aborts the whole process ("Unable to allocate section memory!").  So the
-# engines of a process share a budget of loaded objects, and a translator
-# whose engine reaches it starts a fresh engine, dropping all its blocks, as
-# QEMU flushes a full code buffer (translator.py: make_room).  Dropping an
-# engine unmaps its memory.
-MAPS_PER_OBJECT = 2
-MAPS_RESERVE = 16384            # for everything else in the process (numba, Python, buffers)
+# Linux caps the memory mappings of a process (vm.max_map_count, 65530 by
+# default); past the cap LLVM cannot allocate and aborts the whole process
+# ("Unable to allocate section memory!").  Block objects carry no unwind
+# tables (gen.py marks blocks nounwind), so MCJIT packs their code and data
+# into few, merged mappings; an object with an .eh_frame section cost two
+# mappings of its own, and deregistering its frames made dropping an engine
+# quadratic in its objects.  The engines of a process share a budget of loaded
+# objects (memory), and the process's mappings are counted every
+# MAPS_CHECK_EVERY loads (the cap): a translator whose engine reaches either
+# starts a fresh engine, dropping all its blocks, as QEMU flushes a full code
+# buffer (translator.py: make_room).  Dropping an engine unmaps its memory.
+MAX_OBJECTS = 131072            # a few hundred MB of code and data at most
+MAPS_RESERVE = 16384            # mappings kept for everything else (numba, Python, buffers)
+MAPS_CHECK_EVERY = 1024
 _live_objects = 0
 _budget = None
+_maps_full = False
+_loads_since_check = 0
 
 
 def object_budget():
     """Objects all engines of this process may hold at once."""
     global _budget
     if _budget is None:
-        try:
-            with open("/proc/sys/vm/max_map_count") as f:
-                limit = int(f.read())
-        except (OSError, ValueError):
-            limit = 65530           # the Linux default; other systems have no such cap but keep it anyway
-        _budget = max(1000, (limit - MAPS_RESERVE) // MAPS_PER_OBJECT)
+        _budget = MAX_OBJECTS
     return _budget
+
+
+def _map_limit():
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None                 # no such cap (or no /proc): the object budget alone
+
+
+def _count_mappings():
+    try:
+        with open("/proc/self/maps", "rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return None
+
+
+def _check_mappings():
+    """Every MAPS_CHECK_EVERY loads: is the process near its mapping cap?"""
+    global _maps_full, _loads_since_check
+    _loads_since_check += 1
+    if _loads_since_check < MAPS_CHECK_EVERY:
+        return
+    _loads_since_check = 0
+    limit, used = _map_limit(), _count_mappings()
+    _maps_full = limit is not None and used is not None and used > limit - MAPS_RESERVE
+
 
 _init_lock = threading.Lock()
 _initialized = False
@@ -107,15 +136,16 @@ class JitEngine:
 
     @property
     def full(self):
-        """True when loading more objects could run the process out of memory mappings."""
-        return _live_objects >= object_budget()
+        """True when loading more objects could run the process out of memory or mappings."""
+        return _live_objects >= object_budget() or _maps_full
 
     def close(self):
         """Free the engine and every block compiled into it (none may run afterwards)."""
-        global _live_objects
+        global _live_objects, _maps_full
         if not self.closed:
             self.closed = True
             _live_objects -= self.modules
+            _maps_full = False          # counted again over the next loads
             self.engine = None
             self.last_module = None
 
@@ -171,6 +201,7 @@ class JitEngine:
         self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         _live_objects += 1
         self.modules += 1
+        _check_mappings()
         self.engine.finalize_object()
         addrs = {}
         for name in symbols:

@@ -196,7 +196,7 @@ class ObjectCache:
 
     # --- size ------------------------------------------------------------------------------------
     def entries(self):
-        """[(mtime, size, path)] of every entry under the root (all fingerprints)."""
+        """[(mtime, bytes on disk, path)] of every entry under the root (all fingerprints)."""
         out = []
         if not self.root.is_dir():
             return out
@@ -207,7 +207,9 @@ class ObjectCache:
                     st = os.stat(p)
                 except OSError:
                     continue
-                out.append((st.st_mtime, st.st_size, p))
+                # what the entry takes on disk: most are smaller than a block
+                used = getattr(st, "st_blocks", 0) * 512 or st.st_size
+                out.append((st.st_mtime, used, p))
         return out
 
     def prune(self, max_bytes=None):

@@ -177,11 +177,16 @@ class Translator:
         first = P.PAGE_SIZE - (linear & (P.PAGE_SIZE - 1))
         data = self.phys.read(phys0, first)
         phys1 = None
+        cpu = self.cpu
+        # the walk of a page no instruction may need records a #PF (CR2, the
+        # pending exception); it is not the guest's fault unless an instruction
+        # crosses into that page, so the guest must not see it
+        saved = (cpu.cr[2], cpu.exc_vector, cpu.exc_error, cpu.exc_addr, cpu.exc_flags)
         try:
             phys1 = self.code_phys((linear + first) & 0xFFFFFFFF, user)
             data += self.phys.read(phys1, T.MAX_INSN_LEN - 1)
         except CodeFetchFault:
-            pass        # the fault only matters if an instruction needs those bytes
+            cpu.cr[2], cpu.exc_vector, cpu.exc_error, cpu.exc_addr, cpu.exc_flags = saved
         return data, phys0, first, phys1
 
     # --- translation ---------------------------------------------------------------------
