@@ -1,8 +1,18 @@
 """Shared fixtures.  Test options of the suites are registered here too."""
+import signal
+
 import pytest
 
 from emu.snippet import Snippet
 from emu.testing import guest_session, pytest_runtest_makereport  # noqa: F401  (guest-session fixture)
+
+
+# A shell without job control starts background jobs with SIGINT ignored, and
+# an ignored signal stays ignored in every child: the pyemu processes the tests
+# interrupt would ignore Ctrl-C (as a user's `pyemu ... &` rightly does).  A
+# handler here is reset to the default in each child.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
