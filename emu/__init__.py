@@ -17,9 +17,10 @@ def cache_root():
 
 # The packages whose source decides the native code pyemu generates or caches:
 # the CpuState layout, the decoder and opcode tables, the translator (semantics,
-# helper numbering, runtime), the softmmu and the x87.  Editing a device, the
-# boot loaders, the console or the image builder leaves compiled code valid.
-NATIVE_CODE_SOURCES = ("__init__.py", "clock.py", "cpu", "frontend", "translator", "softmmu", "fpu")
+# helper numbering, runtime), the softmmu and the x87 (and pyemu's version, below).
+# Editing a device, the clock, the boot loaders, the console or the image
+# builder leaves compiled code valid.
+NATIVE_CODE_SOURCES = ("cpu", "frontend", "translator", "softmmu", "fpu")
 
 
 def _source_hash():

@@ -4,7 +4,11 @@ In real-time mode the clock stands still while pyemu translates code
 (`stopped()`): a real CPU never waits for a JIT, and a guest that measures
 one clock against another (Linux calibrating its delay loop and TSC against
 the PIT) would otherwise see time jump by whole milliseconds inside a short
-loop the first time the loop is translated.
+loop the first time the loop is translated.  A device access (`charged()`)
+likewise takes a fixed, hardware-like time instead of the tens of
+microseconds Python needs for it: Linux's clocksource watchdog reads the PIT
+(three port accesses) around a TSC read and distrusts the TSC when that takes
+longer than about 100 us.
 """
 import contextlib
 import time
@@ -42,6 +46,20 @@ class Clock:
             yield
         finally:
             self._t0 += time.monotonic_ns() - self._stopped_at
+            self._stopped_at = None
+
+    def charged(self, cost_ns, access, *args):
+        """access(*args) with the clock stopped, then cost_ns of guest time
+        (at most what it took on the host).  -icount time needs none of this."""
+        if self.icount_shift is not None or self._stopped_at is not None:
+            return access(*args)
+        start = time.monotonic_ns()
+        self._stopped_at = start
+        try:
+            return access(*args)
+        finally:
+            took = time.monotonic_ns() - start
+            self._t0 += took - min(took, cost_ns)
             self._stopped_at = None
 
     def skip_to(self, deadline_ns):

@@ -349,17 +349,22 @@ class Machine:
             cpu.cr[3] & 0xFFFFFFFF, " CR2=%08x" % cpu.cr[2] if vector == 14 and not soft and not external else ""))
 
     # --- callbacks from native code -------------------------------------------------------
+    # what a device access costs in guest time (clock.py: charged): about an
+    # ISA bus cycle for a port, a memory-mapped register (APIC) is faster
+    PORT_ACCESS_NS = 1000
+    MMIO_ACCESS_NS = 100
+
     def io_read(self, port, size):
-        return self.io.read(port, size)
+        return self.clock.charged(self.PORT_ACCESS_NS, self.io.read, port, size)
 
     def io_write(self, port, size, value):
-        self.io.write(port, size, value)
+        self.clock.charged(self.PORT_ACCESS_NS, self.io.write, port, size, value)
 
     def mmio_read(self, phys, size):
-        return self.phys.mmio_read(phys, size)
+        return self.clock.charged(self.MMIO_ACCESS_NS, self.phys.mmio_read, phys, size)
 
     def mmio_write(self, phys, size, value):
-        self.phys.mmio_write(phys, size, value)
+        self.clock.charged(self.MMIO_ACCESS_NS, self.phys.mmio_write, phys, size, value)
         if self.cpu.exit_request:
             # the write made an interrupt deliverable (a self-IPI, an EOI, a lower
             # TPR): leave the block after this instruction through the check that

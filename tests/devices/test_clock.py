@@ -1,0 +1,58 @@
+"""The virtual clock (emu/clock.py): a device access costs the guest a fixed,
+hardware-like time however long Python takes for it, and translation costs
+the guest nothing."""
+import time
+
+from emu.clock import Clock
+
+
+def _slow(seconds, seen, clock):
+    seen.append(clock.ns())
+    time.sleep(seconds)
+    seen.append(clock.ns())
+    return "value"
+
+
+def test_a_device_access_costs_its_fixed_time_not_the_hosts():
+    c = Clock()
+    seen = []
+    before = c.ns()
+    assert c.charged(1000, _slow, 0.02, seen, c) == "value"
+    after = c.ns()
+    assert seen[0] == seen[1]                       # the clock stands still inside
+    # 20 ms passed on the host; the guest saw 1 us (plus the few us around the call)
+    assert 1000 <= after - before < 2_000_000
+
+
+def test_an_access_faster_than_its_cost_does_not_move_time_back():
+    c = Clock()
+    stamps = [c.ns()]
+    for _ in range(100):
+        c.charged(10_000_000, lambda: None)
+        stamps.append(c.ns())
+    assert stamps == sorted(stamps)
+    assert stamps[-1] - stamps[0] < 10_000_000 * 100   # never more than the host's time
+
+
+def test_without_charging_host_time_passes():
+    c = Clock()
+    before = c.ns()
+    time.sleep(0.02)
+    assert c.ns() - before >= 20_000_000
+
+
+def test_translation_inside_an_access_keeps_one_stop():
+    c = Clock()
+    before = c.ns()
+    with c.stopped():
+        c.charged(1000, time.sleep, 0.01)
+        time.sleep(0.01)
+    assert c.ns() - before < 2_000_000
+
+
+def test_icount_time_follows_instructions_only():
+    count = [0]
+    c = Clock(icount_shift=3, instructions=lambda: count[0])
+    count[0] = 100
+    assert c.charged(1000, time.sleep, 0.01) is None
+    assert c.ns() == 800
