@@ -336,7 +336,7 @@ class Machine:
         cpu = self.cpu
         cpu.halted = 0
         try:
-            raise_event(self, vector, error, soft, external)
+            self.clock.charged(self.EVENT_NS, raise_event, self, vector, error, soft, external)
         except TripleFault:
             self.triple_fault(vector, error, soft)
 
@@ -349,10 +349,19 @@ class Machine:
             cpu.cr[3] & 0xFFFFFFFF, " CR2=%08x" % cpu.cr[2] if vector == 14 and not soft and not external else ""))
 
     # --- callbacks from native code -------------------------------------------------------
-    # what a device access costs in guest time (clock.py: charged): about an
-    # ISA bus cycle for a port, a memory-mapped register (APIC) is faster
+    # What work done in Python costs in guest time (clock.py: charged), about
+    # what it takes on hardware rather than what Python takes: a port access is
+    # an ISA bus cycle, a memory-mapped register (APIC) is faster; a system
+    # instruction done by a Python helper (far jump, IRET, CPUID, RDTSC, ...)
+    # and the delivery of an interrupt or exception are a few hundred cycles;
+    # invalidating translated code is the translator's business and costs nothing.
     PORT_ACCESS_NS = 1000
     MMIO_ACCESS_NS = 100
+    HELPER_NS = 100
+    EVENT_NS = 200
+
+    def call_helper(self, helper, a0, a1, a2):
+        return self.clock.charged(self.HELPER_NS, helper, self, a0, a1, a2)
 
     def io_read(self, port, size):
         return self.clock.charged(self.PORT_ACCESS_NS, self.io.read, port, size)
@@ -372,7 +381,7 @@ class Machine:
             self.cpu.smc_exit = 1
 
     def code_write(self, phys, size):
-        if self.tbs.invalidate_range(phys, size):
+        if self.clock.charged(0, self.tbs.invalidate_range, phys, size):
             self.cpu.smc_exit = 1
 
     def _code_written(self, phys, size):

@@ -103,7 +103,7 @@ def _code_write(sp, phys, size):
 @_HELPER
 def _helper(sp, hid, a0, a1, a2):
     try:
-        return _helpers[hid](_machines[sp], a0, a1, a2)
+        return _machines[sp].call_helper(_helpers[hid], a0, a1, a2)
     except GuestFault as f:
         f.record(_machines[sp].cpu)
         return HELPER_FAULT

@@ -153,6 +153,9 @@ def build_runtime_ir():
     _build_load(m, slow_read, mmio_read)
     _build_store(m, slow_write, mmio_write, code_write)
     _build_compute_eflags(m)
+    for f in m.functions:
+        if not f.is_declaration:
+            f.attributes.add("nounwind")        # as blocks are (gen.py, jit.py)
     return m
 
 
