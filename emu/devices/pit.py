@@ -21,7 +21,10 @@ PIT_HZ = 1193182
 NS = 1_000_000_000
 RW_LATCH, RW_LSB, RW_MSB, RW_WORD = range(4)
 CATCH_UP_MAX = 250           # lost ticks kept (a second at HZ=250); older ones are dropped
-CATCH_UP_NS = 100_000        # how soon a lost tick is offered again
+# How soon a lost tick is offered again: soon, since until it is taken a tick
+# counting kernel's clock runs one tick behind the TSC (Linux's PIT clocksource
+# is jiffies plus the counter, and its watchdog distrusts a TSC that is 4 ms off).
+CATCH_UP_NS = 10_000
 
 
 def _ticks(ns):
