@@ -4,11 +4,13 @@ In real-time mode the clock stands still while pyemu translates code
 (`stopped()`): a real CPU never waits for a JIT, and a guest that measures
 one clock against another (Linux calibrating its delay loop and TSC against
 the PIT) would otherwise see time jump by whole milliseconds inside a short
-loop the first time the loop is translated.  A device access (`charged()`)
-likewise takes a fixed, hardware-like time instead of the tens of
-microseconds Python needs for it: Linux's clocksource watchdog reads the PIT
-(three port accesses) around a TSC read and distrusts the TSC when that takes
-longer than about 100 us.
+loop the first time the loop is translated.  Work Python does for the guest
+(a device access, a system instruction's helper, delivering an interrupt:
+`charged()`) likewise takes a fixed, hardware-like time instead of the tens
+of microseconds Python needs for it: Linux's clocksource watchdog reads the
+PIT (three port accesses) around a TSC read and distrusts the TSC when that
+takes longer than about 100 us.  The price of both: the guest's wall clock
+falls behind the host's by the time they hid.
 """
 import contextlib
 import time
