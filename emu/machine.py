@@ -303,7 +303,8 @@ class Machine:
                     continue
                 cpu.link_slot = 0
                 try:
-                    self.translator.lookup_with(cpu.hflags | H.HF_SINGLE)
+                    with self.clock.stopped():      # translating costs the guest no time
+                        self.translator.lookup_with(cpu.hflags | H.HF_SINGLE)
                 except CodeFetchFault:
                     self._exception()
                     return
@@ -527,7 +528,8 @@ class Machine:
             if r in (X.EXIT_MISS, X.EXIT_LINK) and self.instructions == start:
                 cpu.link_slot = 0
                 try:
-                    self.translator.lookup_with(cpu.hflags | H.HF_SINGLE | H.HF_NOBP)
+                    with self.clock.stopped():
+                        self.translator.lookup_with(cpu.hflags | H.HF_SINGLE | H.HF_NOBP)
                 except CodeFetchFault:
                     self._exception()
                     return

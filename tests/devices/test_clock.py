@@ -56,3 +56,26 @@ def test_icount_time_follows_instructions_only():
     count[0] = 100
     assert c.charged(1000, time.sleep, 0.01) is None
     assert c.ns() == 800
+
+
+def test_translating_a_single_step_block_costs_the_guest_no_time(monkeypatch):
+    """Single-instruction blocks (the instruction after STI, a debugger's
+    step) are translated in the run loop too, and the guest must not see it."""
+    from emu.snippet import CODE_ADDR, Snippet
+    s = Snippet(bits=32)
+    try:
+        m = s.machine
+        s.write(CODE_ADDR, bytes.fromhex("90 90 f4"))
+        m.enter_flat32(CODE_ADDR)
+        lookup = m.translator.lookup_with
+
+        def slow_lookup(hflags):
+            time.sleep(0.05)
+            return lookup(hflags)
+        monkeypatch.setattr(m.translator, "lookup_with", slow_lookup)
+        before = m.clock.ns()
+        m.step()
+        assert m.cpu.eip == CODE_ADDR + 1
+        assert m.clock.ns() - before < 20_000_000
+    finally:
+        s.close()
