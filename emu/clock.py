@@ -1,5 +1,8 @@
 """The virtual clock: host monotonic time, or executed instructions with -icount.
 
+A Machine pauses its clock and lets it run only while the guest does
+(`running()`: native code, a halted CPU waiting for an interrupt).
+
 In real-time mode the clock stands still while pyemu translates code
 (`stopped()`): a real CPU never waits for a JIT, and a guest that measures
 one clock against another (Linux calibrating its delay loop and TSC against
@@ -37,6 +40,26 @@ class Clock:
             return (time.monotonic_ns() if now is None else now) - self._t0
         return (self.instructions() << self.icount_shift) + self.idle_ns
 
+    def pause(self):
+        """Stop the clock until running(): a machine's clock runs only while its
+        guest does (native code, a halted CPU waiting), so nothing the run loop
+        does in Python passes guest time."""
+        if self.icount_shift is None and self._stopped_at is None:
+            self._stopped_at = time.monotonic_ns()
+
+    @contextlib.contextmanager
+    def running(self):
+        """Guest time passes inside (a paused clock runs; a running one goes on)."""
+        if self.icount_shift is not None or self._stopped_at is None:
+            yield
+            return
+        self._t0 += time.monotonic_ns() - self._stopped_at
+        self._stopped_at = None
+        try:
+            yield
+        finally:
+            self._stopped_at = time.monotonic_ns()
+
     @contextlib.contextmanager
     def stopped(self):
         """Time spent inside does not pass for the guest (translation)."""
@@ -53,8 +76,13 @@ class Clock:
     def charged(self, cost_ns, access, *args):
         """access(*args) with the clock stopped, then cost_ns of guest time
         (at most what it took on the host).  -icount time needs none of this."""
-        if self.icount_shift is not None or self._stopped_at is not None:
+        if self.icount_shift is not None:
             return access(*args)
+        if self._stopped_at is not None:
+            try:
+                return access(*args)
+            finally:
+                self._t0 -= cost_ns          # stopped: only the fixed cost passes
         start = time.monotonic_ns()
         self._stopped_at = start
         try:

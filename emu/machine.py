@@ -60,6 +60,9 @@ class Machine:
         self._slice_budget = 0
         self._running = False
         self.clock = Clock(config.icount_shift, self._retired)
+        # guest time passes only while the guest runs (native code) or waits in
+        # HLT: the run loop's Python work between native runs is not the guest's
+        self.clock.pause()
         self.timers = TimerQueue(self.clock)
         self.watchdog = None if self.clock.deterministic else Watchdog(self.clock, self.cpu)
         self.wake = threading.Event()       # set by devices when an interrupt arrives
@@ -430,7 +433,8 @@ class Machine:
         cpu.budget = budget
         self._running = True
         try:
-            r = self._dispatch(self.cpu_addr, self.env_addr)
+            with self.clock.running():
+                r = self._dispatch(self.cpu_addr, self.env_addr)
         finally:
             self.instructions += budget - cpu.budget
             self._running = False
@@ -595,7 +599,8 @@ class Machine:
             if deadline is not None:
                 self.clock.skip_to(deadline)
             return
-        sleep_until(self.clock, deadline, self.wake)
+        with self.clock.running():
+            sleep_until(self.clock, deadline, self.wake)
 
     def triple_fault(self, vector, error, soft):
         cpu = self.cpu

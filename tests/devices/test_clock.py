@@ -79,3 +79,31 @@ def test_translating_a_single_step_block_costs_the_guest_no_time(monkeypatch):
         assert m.clock.ns() - before < 20_000_000
     finally:
         s.close()
+
+
+def test_a_paused_clock_runs_only_inside_running():
+    c = Clock()
+    c.pause()
+    before = c.ns()
+    time.sleep(0.02)
+    assert c.ns() == before                          # the run loop's own work
+    with c.running():
+        time.sleep(0.02)                             # native code, or HLT waiting
+    mid = c.ns()
+    assert 20_000_000 <= mid - before < 40_000_000
+    c.charged(1000, time.sleep, 0.01)                # paused: just the fixed cost
+    assert c.ns() == mid + 1000
+    with c.running():
+        c.charged(1000, time.sleep, 0.01)            # a device access from native code
+    assert c.ns() - mid < 5_000_000
+
+
+def test_a_machines_guest_time_stands_still_between_runs():
+    from emu.snippet import Snippet
+    s = Snippet(bits=32)
+    try:
+        before = s.machine.clock.ns()
+        time.sleep(0.03)
+        assert s.machine.clock.ns() == before
+    finally:
+        s.close()
