@@ -29,7 +29,7 @@ import llvmlite.binding as llvm
 # MAPS_CHECK_EVERY loads (the cap): a translator whose engine reaches either
 # starts a fresh engine, dropping all its blocks, as QEMU flushes a full code
 # buffer (translator.py: make_room).  Dropping an engine unmaps its memory.
-MAX_OBJECTS = 131072            # a few hundred MB of code and data at most
+MAX_OBJECTS = 131072            # a block costs ~30 KB of process memory all told (a cold tiny boot: 33k, 1 GB)
 MAPS_RESERVE = 16384            # mappings kept for everything else (numba, Python, buffers)
 MAPS_CHECK_EVERY = 1024
 _live_objects = 0
