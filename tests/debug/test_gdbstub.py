@@ -18,12 +18,16 @@ HERE = pathlib.Path(__file__).parent
 # gdb sees the guest through pyemu's stub only: no symbol file, so addresses are given as *ADDR
 GDB = ["gdb", "-batch", "-nx", "-ex", "set architecture i386"]
 
-GUEST_SRC = """
+# every guest starts with this: a multiboot v1 header, then _start (the test's source follows)
+MULTIBOOT_HEADER = """\
         .section .multiboot, "a"
         .align 4
         .long 0x1BADB002, 0x00000003, -(0x1BADB002 + 0x00000003)
         .text
         .globl _start
+"""
+
+GUEST_SRC = """
 _start: mov $0x1234, %eax
         mov $msg, %esi
         mov $0x3f8, %dx
@@ -52,7 +56,7 @@ def _build(d, src, syms):
     for tool in ("as", "ld", "gdb"):
         if not shutil.which(tool):
             pytest.fail("%s is missing: install binutils and gdb (Debian packages), as .ci/run does" % tool)
-    (d / "g.S").write_text(src)
+    (d / "g.S").write_text(MULTIBOOT_HEADER + src)
     (d / "link.ld").write_text("ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.multiboot) *(.text) }"
                                " .data : { *(.data) } }\n")
     subprocess.run(["as", "--32", "-o", str(d / "g.o"), str(d / "g.S")], check=True, timeout=60)
@@ -180,11 +184,6 @@ PAGING_SETUP = {
 }
 
 PAGING_SRC = """
-        .section .multiboot, "a"
-        .align 4
-        .long 0x1BADB002, 0x00000003, -(0x1BADB002 + 0x00000003)
-        .text
-        .globl _start
 _start: mov $stack_top, %esp
 @SETUP@
         mov $0x12345678, %eax           # the debugger's reads must leave CR2 alone
@@ -273,11 +272,6 @@ def test_memory_and_breakpoints_through_paging(paging_guest):
 
 
 SPIN_SRC = """
-        .section .multiboot, "a"
-        .align 4
-        .long 0x1BADB002, 0x00000003, -(0x1BADB002 + 0x00000003)
-        .text
-        .globl _start
 _start: mov $0x3f8, %dx
         mov $'R', %al                   # running: the test interrupts from now on
         out %al, %dx
