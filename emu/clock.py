@@ -1,24 +1,52 @@
-"""The virtual clock: host monotonic time, or executed instructions with -icount.
+"""The virtual clock: host time, or executed instructions with -icount.
 
-A Machine pauses its clock and lets it run only while the guest does
-(`running()`: native code, a halted CPU waiting for an interrupt).
+In real-time mode guest time passes only while the guest does something:
 
-In real-time mode the clock stands still while pyemu translates code
-(`stopped()`): a real CPU never waits for a JIT, and a guest that measures
-one clock against another (Linux calibrating its delay loop and TSC against
-the PIT) would otherwise see time jump by whole milliseconds inside a short
-loop the first time the loop is translated.  Work Python does for the guest
-(a device access, a system instruction's helper, delivering an interrupt:
-`charged()`) likewise takes a fixed, hardware-like time instead of the tens
-of microseconds Python needs for it: Linux's clocksource watchdog reads the
-PIT (three port accesses) around a TSC read and distrusts the TSC when that
-takes longer than about 100 us.  The price of both: the guest's wall clock
-falls behind the host's by the time they hid.
+- `running()`: native code runs; time follows the run thread's CPU clock, so
+  a host that deschedules pyemu (a loaded machine) stops the guest's time
+  with it, the way a real CPU never loses milliseconds in the middle of a
+  loop.  Linux's clocksource watchdog compares the TSC with the PIT and
+  with jiffies and marks the TSC unstable when they disagree by a few
+  milliseconds, and it would see exactly such a jump.
+- `halted()`: the CPU waits in HLT for an interrupt; time follows the host's
+  monotonic clock.
+
+Everything else the run loop does in Python passes no guest time: translating
+code (`stopped()`) and between native runs (`pause()`).  Work Python does for
+the guest (a device access, a system instruction's helper, delivering an
+interrupt: `charged()`) takes a fixed, hardware-like time instead of the tens
+of microseconds Python needs for it: the watchdog reads the PIT (three port
+accesses) around a TSC read and distrusts the TSC when that takes longer
+than about 100 us.
+
+Nor does the time native code or a halted CPU overshoots the next timer
+event by (`limit`): the guest sees every timer on time.
+
+What that hides leaves the guest behind the host (`behind()`: minutes after
+a cold boot, whose time goes into translation).  A halted CPU makes it up
+(`catch_up()`): while the guest is behind, the time until its next timer
+event passes at once instead of being slept, so the guest's date comes back
+to the host's as soon as the guest idles, and from then on a guest `sleep 1`
+takes a second of host time again.  The guest sees only that it idled; every
+device clock (TSC, PIT, APIC timer, RTC) reads the same virtual time.
 """
 import contextlib
+import threading
 import time
 
 TSC_HZ = 1_000_000_000      # the virtual TSC ticks once per nanosecond
+
+
+def thread_cpu_clock():
+    """A function returning the calling thread's CPU time in ns, readable from
+    any thread (the watchdog reads the run thread's).  Falls back to the
+    monotonic clock where the host has no per-thread CPU clocks."""
+    try:
+        clock_id = time.pthread_getcpuclockid(threading.get_ident())
+        time.clock_gettime_ns(clock_id)
+    except (AttributeError, OSError):
+        return time.monotonic_ns
+    return lambda: time.clock_gettime_ns(clock_id)
 
 
 class Clock:
@@ -27,8 +55,19 @@ class Clock:
         self.icount_shift = icount_shift
         self.instructions = instructions
         self.idle_ns = 0            # -icount: virtual time that passed while the CPU was halted
-        self._t0 = time.monotonic_ns()
-        self._stopped_at = None     # host time the clock was stopped at (real-time mode)
+        # real-time mode: (guest ns when the source was last started or stopped,
+        # the source guest time follows or None when stopped, the source's
+        # reading then); one tuple, so the watchdog thread reads a consistent one
+        start = time.monotonic_ns()
+        self._host_t0 = start
+        self._state = (0, time.monotonic_ns, start)
+        self._cpu_clocks = {}       # thread ident -> its CPU clock
+        # Real-time mode: guest time stops here (the next timer event) until the
+        # run loop moves it.  The watchdog thread that ends a native run at a
+        # deadline, or the host waking a halted CPU, can be late by milliseconds
+        # on a loaded host; the guest must still see its timer on time (Linux
+        # keeps jiffies by the PIT's ticks and compares them with the TSC).
+        self.limit = None
 
     @property
     def deterministic(self):
@@ -36,62 +75,86 @@ class Clock:
 
     def ns(self):
         if self.icount_shift is None:
-            now = self._stopped_at
-            return (time.monotonic_ns() if now is None else now) - self._t0
+            base, source, start = self._state
+            return base if source is None else self._capped(base, base + source() - start)
         return (self.instructions() << self.icount_shift) + self.idle_ns
 
-    def pause(self):
-        """Stop the clock until running(): a machine's clock runs only while its
-        guest does (native code, a halted CPU waiting), so nothing the run loop
-        does in Python passes guest time."""
-        if self.icount_shift is None and self._stopped_at is None:
-            self._stopped_at = time.monotonic_ns()
+    def _capped(self, base, now):
+        limit = self.limit
+        return now if limit is None or now <= limit else max(limit, base)
 
-    @contextlib.contextmanager
+    def behind(self):
+        """How far guest time is behind the host's monotonic time since power-on (ns)."""
+        if self.icount_shift is not None:
+            return 0
+        return time.monotonic_ns() - self._host_t0 - self.ns()
+
+    # --- what guest time follows (real-time mode) -------------------------------------------
+    def pause(self):
+        """Stop the clock until running() or halted(): a machine's clock runs
+        only while its guest does, so nothing the run loop does in Python
+        passes guest time."""
+        if self.icount_shift is None and self._state[1] is not None:
+            self._state = (self.ns(), None, 0)
+
     def running(self):
-        """Guest time passes inside (a paused clock runs; a running one goes on)."""
-        if self.icount_shift is not None or self._stopped_at is None:
-            yield
-            return
-        self._t0 += time.monotonic_ns() - self._stopped_at
-        self._stopped_at = None
-        try:
-            yield
-        finally:
-            self._stopped_at = time.monotonic_ns()
+        """Native code runs inside: guest time follows this thread's CPU time."""
+        ident = threading.get_ident()
+        source = self._cpu_clocks.get(ident)
+        if source is None:
+            source = self._cpu_clocks[ident] = thread_cpu_clock()
+        return _Following(self, source)
+
+    def halted(self):
+        """The CPU waits for an interrupt inside: guest time follows the host's."""
+        return _Following(self, time.monotonic_ns)
 
     @contextlib.contextmanager
     def stopped(self):
         """Time spent inside does not pass for the guest (translation)."""
-        if self.icount_shift is not None or self._stopped_at is not None:
+        source = self._state[1]
+        if self.icount_shift is not None or source is None:
             yield
             return
-        self._stopped_at = time.monotonic_ns()
+        self._state = (self.ns(), None, 0)
         try:
             yield
         finally:
-            self._t0 += time.monotonic_ns() - self._stopped_at
-            self._stopped_at = None
+            self._state = (self._state[0], source, source())
 
     def charged(self, cost_ns, access, *args):
         """access(*args) with the clock stopped, then cost_ns of guest time
         (at most what it took on the host).  -icount time needs none of this."""
         if self.icount_shift is not None:
             return access(*args)
-        if self._stopped_at is not None:
+        base, source, start = self._state
+        if source is None:
             try:
                 return access(*args)
             finally:
-                self._t0 -= cost_ns          # stopped: only the fixed cost passes
-        start = time.monotonic_ns()
-        self._stopped_at = start
+                self._state = (self._state[0] + cost_ns, None, 0)   # only the fixed cost passes
+        began = source()
+        self._state = (self._capped(base, base + began - start), None, 0)
         try:
             return access(*args)
         finally:
-            took = time.monotonic_ns() - start
-            self._t0 += took - min(took, cost_ns)
-            self._stopped_at = None
+            took = source() - began
+            self._state = (self._state[0] + min(took, cost_ns), source, source())
 
+    def catch_up(self, deadline_ns):
+        """Real-time mode, the CPU halted with the clock paused: let guest time
+        jump towards deadline_ns (the next timer event; None: no timer) by as
+        much as it is behind the host.  Returns True when the deadline came."""
+        lag = self.behind()
+        base, source, _ = self._state
+        if lag <= 0 or source is not None:
+            return False
+        target = base + lag if deadline_ns is None else min(deadline_ns, base + lag)
+        if target > base:
+            self._state = (target, None, 0)
+        return deadline_ns is not None and target >= deadline_ns
+
+    # --- -icount ----------------------------------------------------------------------------
     def skip_to(self, deadline_ns):
         """-icount: a halted CPU lets virtual time jump to the next event."""
         now = self.ns()
@@ -104,3 +167,26 @@ class Clock:
 
     def tsc(self):
         return self.ns() * TSC_HZ // 1_000_000_000
+
+
+class _Following:
+    """running() / halted(): a paused clock follows `source` inside.  A class
+    rather than a generator: the run loop enters one per native run."""
+    __slots__ = ("clock", "source", "started")
+
+    def __init__(self, clock, source):
+        self.clock = clock
+        self.source = source
+        self.started = False
+
+    def __enter__(self):
+        c = self.clock
+        base, current, _ = c._state
+        if c.icount_shift is None and current is None:
+            c._state = (base, self.source, self.source())
+            self.started = True
+
+    def __exit__(self, *exc):
+        if self.started:
+            c = self.clock
+            c._state = (c.ns(), None, 0)

@@ -65,6 +65,8 @@ class Machine:
         self.clock.pause()
         self.timers = TimerQueue(self.clock)
         self.watchdog = None if self.clock.deterministic else Watchdog(self.clock, self.cpu)
+        if self.watchdog:
+            self.timers.became_first = self._timer_moved_up
         self.wake = threading.Event()       # set by devices when an interrupt arrives
         self.exit_status = None
         self.exit_message = None
@@ -403,6 +405,16 @@ class Machine:
         self.cpu.exit_request = 1
         self.wake.set()
 
+    def _timer_moved_up(self, deadline):
+        """A timer now comes first (a device written from native code, or
+        call_soon from another thread): the native run ends there, and guest
+        time stops there until the run loop has fired it."""
+        limit = self.clock.limit
+        if limit is None or deadline < limit:
+            self.clock.limit = max(deadline, self.clock.ns())
+            if self._running:
+                self.watchdog.arm(deadline)
+
     def request_exit(self, status, message=None):
         """Stop the run loop with this exit status (devices call it)."""
         if self.exit_status is None:
@@ -431,6 +443,8 @@ class Machine:
         cpu = self.cpu
         self._slice_budget = budget
         cpu.budget = budget
+        if not self.clock.deterministic:
+            self.clock.limit = self.timers.next_deadline()  # guest time waits for the timer there
         self._running = True
         try:
             with self.clock.running():
@@ -599,7 +613,10 @@ class Machine:
             if deadline is not None:
                 self.clock.skip_to(deadline)
             return
-        with self.clock.running():
+        if self.clock.catch_up(deadline):
+            return                      # the guest was behind the host: its timer is due now
+        self.clock.limit = deadline     # a late wake-up does not make the timer late
+        with self.clock.halted():
             sleep_until(self.clock, deadline, self.wake)
 
     def triple_fault(self, vector, error, soft):

@@ -29,11 +29,17 @@ class TimerQueue:
         self._heap = []
         self._seq = itertools.count()
         self._lock = threading.Lock()
+        # called with the deadline when a new timer is the earliest (a device
+        # programmed from inside a native run: the run must end on time)
+        self.became_first = None
 
     def schedule(self, deadline_ns, callback):
         h = TimerHandle(deadline_ns, callback)
         with self._lock:
             heapq.heappush(self._heap, (deadline_ns, next(self._seq), h))
+            first = self._heap[0][2] is h
+        if first and self.became_first is not None:
+            self.became_first(deadline_ns)
         return h
 
     def after(self, delay_ns, callback):

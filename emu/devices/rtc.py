@@ -104,7 +104,10 @@ class Rtc(Device):
         self.power_on()
 
     def power_on(self):
-        t = time.time() if self.start is None else self.start
+        # the host's time as of the guest's now: the guest is behind the host by
+        # what pyemu spent outside it since power-on (emu/clock.py), and makes
+        # that up later, so its date then matches the host's
+        t = time.time() - self.clock.behind() / NS if self.start is None else self.start
         now = self.clock.ns()
         whole = int(t // 1)
         frac_ns = int((t - whole) * NS)

@@ -81,14 +81,20 @@ def test_translating_a_single_step_block_costs_the_guest_no_time(monkeypatch):
         s.close()
 
 
-def test_a_paused_clock_runs_only_inside_running():
+def _spin(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_a_paused_clock_runs_only_while_the_guest_does():
     c = Clock()
     c.pause()
     before = c.ns()
     time.sleep(0.02)
     assert c.ns() == before                          # the run loop's own work
-    with c.running():
-        time.sleep(0.02)                             # native code, or HLT waiting
+    with c.halted():
+        time.sleep(0.02)                             # HLT waiting: host time
     mid = c.ns()
     assert 20_000_000 <= mid - before < 40_000_000
     c.charged(1000, time.sleep, 0.01)                # paused: just the fixed cost
@@ -98,6 +104,88 @@ def test_a_paused_clock_runs_only_inside_running():
     assert c.ns() - mid < 5_000_000
 
 
+def test_native_code_time_is_the_run_threads_cpu_time():
+    """A host that deschedules pyemu inside native code must not make the
+    guest's time jump (Linux's clocksource watchdog would distrust the TSC)."""
+    c = Clock()
+    c.pause()
+    before = c.ns()
+    with c.running():
+        time.sleep(0.05)                             # descheduled: no CPU time
+    assert c.ns() - before < 5_000_000
+    before = c.ns()
+    with c.running():
+        _spin(0.03)                                  # computing: CPU time
+    assert 30_000_000 <= c.ns() - before < 60_000_000
+
+
+def test_another_thread_reads_the_run_threads_clock():
+    """The watchdog thread reads guest time while native code runs."""
+    import threading
+    c = Clock()
+    c.pause()
+    seen = []
+    with c.running():
+        t = threading.Thread(target=lambda: (_spin(0.03), seen.append(c.ns())))
+        before = c.ns()
+        t.start()
+        t.join()                                     # the other thread's CPU time is not ours
+        seen.append(c.ns())
+    assert seen[0] - before < 10_000_000, (before, seen)
+    assert seen[1] - before < 10_000_000, (before, seen)
+
+
+def test_a_halted_cpu_catches_up_with_the_host():
+    c = Clock()
+    c.pause()
+    time.sleep(0.1)
+    lag = c.behind()
+    assert lag >= 100_000_000
+    now = c.ns()
+    assert c.catch_up(now + 10_000_000) is True      # the next timer is due at once
+    assert c.ns() == now + 10_000_000
+    assert c.catch_up(None) is False                 # no timer: all of the lag passes
+    assert 0 <= c.behind() < 5_000_000
+    now = c.ns()
+    assert c.catch_up(now + 1_000_000_000) is False  # caught up: the rest is slept
+    assert c.ns() - now < 5_000_000
+
+
+def test_icount_time_never_catches_up():
+    c = Clock(icount_shift=0)
+    time.sleep(0.01)
+    assert c.behind() == 0
+    assert c.catch_up(1000) is False and c.ns() == 0
+
+
+def test_a_halted_machine_behind_the_host_skips_to_its_timer():
+    from emu.snippet import Snippet
+    from emu.cpu import hflags as H
+    s = Snippet(bits=32)
+    try:
+        m = s.machine
+        m.cpu.eflags |= H.IF
+        m.cpu.halted = 1
+        fired = []
+        deadline = m.clock.ns() + 500_000_000
+        m.timers.schedule(deadline, lambda: fired.append(m.clock.ns()))
+        time.sleep(0.6)                               # pyemu busy elsewhere: the guest is behind
+        t0 = time.monotonic()
+        m._wait_while_halted()
+        assert time.monotonic() - t0 < 0.1            # not slept: made up
+        assert m.clock.ns() == deadline
+        m.timers.run_due()
+        assert fired == [deadline]
+        m.clock.catch_up(None)                        # (what setting up the machine took)
+        deadline = m.clock.ns() + 100_000_000
+        m.timers.schedule(deadline, lambda: None)
+        t0 = time.monotonic()
+        m._wait_while_halted()                        # caught up: sleeps
+        assert time.monotonic() - t0 >= 0.05
+    finally:
+        s.close()
+
+
 def test_a_machines_guest_time_stands_still_between_runs():
     from emu.snippet import Snippet
     s = Snippet(bits=32)
@@ -105,5 +193,88 @@ def test_a_machines_guest_time_stands_still_between_runs():
         before = s.machine.clock.ns()
         time.sleep(0.03)
         assert s.machine.clock.ns() == before
+    finally:
+        s.close()
+
+
+def test_guest_time_stops_at_the_limit():
+    c = Clock()
+    c.pause()
+    start = c.ns()
+    c.limit = start + 5_000_000
+    with c.running():
+        _spin(0.03)
+        assert c.ns() == start + 5_000_000            # held at the next timer event
+    assert c.ns() == start + 5_000_000
+    c.limit = start                                   # a limit in the past never moves time back
+    with c.running():
+        _spin(0.01)
+        assert c.ns() == start + 5_000_000
+    c.limit = None
+    with c.running():
+        _spin(0.01)
+    assert c.ns() > start + 10_000_000
+
+
+def test_a_late_end_of_slice_does_not_make_a_timer_late():
+    """The watchdog thread that ends a native run at a timer's deadline can
+    be late on a loaded host; the guest must still see the timer on time."""
+    from keystone import Ks, KS_ARCH_X86, KS_MODE_32
+    from emu.snippet import Snippet, CODE_ADDR
+    code = bytes(Ks(KS_ARCH_X86, KS_MODE_32).asm(
+        "mov ecx, 30000000; top: dec ecx; jnz top; hlt", CODE_ADDR)[0])
+    s = Snippet(bits=32)
+    try:
+        m = s.machine
+        m.watchdog.arm = lambda deadline: None        # a watchdog that never comes in time
+        s.write(CODE_ADDR, code)
+        m.enter_flat32(CODE_ADDR)
+        fired = []
+        deadline = m.clock.ns() + 1_000_000
+        m.timers.schedule(deadline, lambda: fired.append(m.clock.ns()))
+        start = m.clock.ns()
+        assert m.run(stop_on_hlt=True) == "hlt"
+        m.timers.run_due()
+        assert fired == [deadline]
+        assert m.clock.ns() - start > 2_000_000       # the loop itself took longer
+    finally:
+        s.close()
+
+
+def test_a_timer_set_from_native_code_ends_the_run_on_time():
+    """A device programmed inside a native run (a port write) schedules a
+    timer earlier than the run's deadline: the run ends there."""
+    from emu.snippet import Snippet
+    s = Snippet(bits=32)
+    try:
+        m = s.machine
+        m.clock.limit = m.clock.ns() + 1_000_000_000
+        armed = []
+        m.watchdog.arm = armed.append
+        m._running = True
+        deadline = m.clock.ns() + 1000
+        m.timers.schedule(deadline, lambda: None)
+        assert armed == [deadline] and m.clock.limit == deadline
+        m.timers.schedule(deadline + 5, lambda: None)   # not the first: nothing changes
+        assert armed == [deadline] and m.clock.limit == deadline
+    finally:
+        m._running = False
+        s.close()
+
+
+def test_the_rtc_counts_from_the_hosts_time_as_of_guest_time():
+    """A guest behind the host reads an RTC that is behind by as much; once
+    it has caught up, its date is the host's."""
+    from emu.snippet import Snippet
+    s = Snippet(bits=32)
+    try:
+        m = s.machine
+        rtc = m.board.rtc
+        time.sleep(1.2)                               # pyemu busy outside the guest
+        rtc.power_on()
+        assert abs(rtc.now_seconds() - (time.time() - m.clock.behind() / 1e9)) <= 1.01
+        assert rtc.now_seconds() <= time.time() - 0.9
+        m.clock.catch_up(None)
+        assert abs(rtc.now_seconds() - time.time()) <= 1.01
     finally:
         s.close()
