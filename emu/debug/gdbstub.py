@@ -13,10 +13,6 @@ import sys
 import threading
 
 SIGINT, SIGTRAP = 2, 5
-PAGE = 0x1000
-PTE_P, PTE_PS = 1, 0x80
-CR0_PG, CR4_PSE, CR4_PAE = 1 << 31, 1 << 4, 1 << 5
-PAE_ADDR = 0x000FFFFFFFFFF000
 
 TARGET_XML = """<?xml version="1.0"?>
 <!DOCTYPE target SYSTEM "gdb-target.dtd">
@@ -187,81 +183,15 @@ class GdbStub:
         return sum(self._reg_size(k) for k in range(n))
 
     # --- memory -------------------------------------------------------------------------------
-    def _debug_phys(self, lin):
-        """The physical address of linear address lin, or None where nothing is mapped.
-
-        The same walk as the CPU's (softmmu/paging.py: 2-level, 4 MB pages with
-        CR4.PSE, PAE), but with no side effect: no accessed/dirty bits, no #PF
-        recorded (CR2 stays as the guest left it), no TLB or shadow entries,
-        and no permission checks (a debugger may write read-only pages)."""
-        cpu, phys = self.m.cpu, self.m.phys
-        a20 = cpu.a20_mask
-        lin &= 0xFFFFFFFF
-        if not cpu.cr[0] & CR0_PG:
-            return lin & a20
-
-        def entry(addr, size):
-            return int.from_bytes(phys.read(addr & a20, size), "little")
-        cr3, cr4 = int(cpu.cr[3]), int(cpu.cr[4])
-        if cr4 & CR4_PAE:
-            pdpte = entry((cr3 & 0xFFFFFFE0) | ((lin >> 27) & 0x18), 8)
-            if not pdpte & PTE_P:
-                return None
-            pde = entry((pdpte & PAE_ADDR) | ((lin >> 18) & 0xFF8), 8)
-            if not pde & PTE_P:
-                return None
-            if pde & PTE_PS:
-                base = (pde & 0x000FFFFFFFE00000) | (lin & 0x1FF000)
-            else:
-                pte = entry((pde & PAE_ADDR) | ((lin >> 9) & 0xFF8), 8)
-                if not pte & PTE_P:
-                    return None
-                base = pte & PAE_ADDR
-        else:
-            pde = entry((cr3 & 0xFFFFF000) | ((lin >> 20) & 0xFFC), 4)
-            if not pde & PTE_P:
-                return None
-            if pde & PTE_PS and cr4 & CR4_PSE:
-                base = (pde & 0xFFC00000) | (lin & 0x3FF000)
-            else:
-                pte = entry((pde & 0xFFFFF000) | ((lin >> 10) & 0xFFC), 4)
-                if not pte & PTE_P:
-                    return None
-                base = pte & 0xFFFFF000
-        if base >> 32:
-            return None
-        return (base | (lin & 0xFFF)) & a20
-
-    def _pieces(self, lin, length):
-        """[(phys, n)] covering [lin, lin+length), or None if a page of it is not mapped."""
-        out = []
-        pos = 0
-        while pos < length:
-            a = (lin + pos) & 0xFFFFFFFF
-            n = min(length - pos, PAGE - (a & (PAGE - 1)))
-            p = self._debug_phys(a)
-            if p is None:
-                return None
-            out.append((p, n))
-            pos += n
-        return out
-
+    # Through the guest's paging with no side effect (LinearMemory.peek/poke):
+    # no accessed/dirty bits, no #PF recorded (CR2 stays as the guest left it),
+    # nothing cached, and no write protection (a debugger may write read-only pages).
     def read_memory(self, lin, length):
         """Bytes at a linear address as the guest sees them, or None (gdb: Cannot access memory)."""
-        pieces = self._pieces(lin, length)
-        if pieces is None:
-            return None
-        return b"".join(self.m.phys.read(p, n) for p, n in pieces)
+        return self.m.mem.peek(lin, length)
 
     def write_memory(self, lin, data):
-        pieces = self._pieces(lin, len(data))
-        if pieces is None:
-            return False
-        pos = 0
-        for p, n in pieces:
-            self.m.phys.write(p, data[pos:pos + n])     # invalidates code translated from there
-            pos += n
-        return True
+        return self.m.mem.poke(lin, data)
 
     # --- commands -----------------------------------------------------------------------------
     def handle(self, pkt):

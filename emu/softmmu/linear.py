@@ -2,7 +2,9 @@
 
 Goes through the same page walk as native code (paging.translate), so
 accessed/dirty bits and #PF error codes are the same; a fault raises
-GuestFault with the exception the walk recorded in the CPU state.
+GuestFault with the exception the walk recorded in the CPU state.  `peek`
+and `poke` are the debugger's accesses: the same walk with no side effect
+(paging.ACC_PEEK).
 """
 import struct
 
@@ -11,12 +13,13 @@ from numba import njit
 
 from ..translator.faults import GuestFault
 from .native import STATE_DTYPE
-from .paging import ACC_READ, ACC_WRITE, T_OK, translate
+from .paging import ACC_PEEK, ACC_READ, ACC_WRITE, T_OK, translate
 from .phys import PAGE_SIZE
 
 
 @njit(cache=True)
-def _translate(state_array, lin, access, user):
+def translate_array(state_array, lin, access, user):
+    """paging.translate for the CPU state as a one-element STATE_DTYPE array."""
     return translate(state_array[0], lin, access, user)
 
 
@@ -27,31 +30,59 @@ class LinearMemory:
         self.state_array = np.frombuffer(cpu, dtype=STATE_DTYPE, count=1)
 
     def to_phys(self, lin, write=False, user=False):
-        st, phys, _, _ = _translate(self.state_array, lin & 0xFFFFFFFF, ACC_WRITE if write else ACC_READ, user)
-        if st != T_OK:
-            raise GuestFault(14, self.cpu.exc_error, address=lin & 0xFFFFFFFF)
-        return int(phys)
+        return self.pieces(lin, 1, ACC_WRITE if write else ACC_READ, user)[0][0]
 
-    def _pieces(self, lin, length, write, user):
-        """[(phys, n)] covering [lin, lin+length); every page is checked before any access."""
+    def pieces(self, lin, length, access=ACC_READ, user=False):
+        """[(phys, n)] covering [lin, lin+length), one a page; every page is
+        translated before any byte is accessed.  A fault raises GuestFault; with
+        ACC_PEEK in access the answer is None instead, and the CPU state is
+        left as it was."""
         out = []
         pos = 0
         while pos < length:
             a = (lin + pos) & 0xFFFFFFFF
             n = min(length - pos, PAGE_SIZE - (a & (PAGE_SIZE - 1)))
-            out.append((self.to_phys(a, write, user), n))
+            st, phys, _, _ = translate_array(self.state_array, a, access, user)
+            if st != T_OK:
+                if access & ACC_PEEK:
+                    return None
+                raise GuestFault(14, self.cpu.exc_error, address=a)
+            out.append((int(phys), n))
             pos += n
         return out
 
-    def read(self, lin, length, user=False):
-        return b"".join(self.phys.read(p, n) for p, n in self._pieces(lin, length, False, user))
+    def _read(self, pieces):
+        return b"".join(self.phys.read(p, n) for p, n in pieces)
 
-    def write(self, lin, data, user=False):
+    def _write(self, pieces, data):
         data = bytes(data)
         pos = 0
-        for p, n in self._pieces(lin, len(data), True, user):
-            self.phys.write(p, data[pos:pos + n])
+        for p, n in pieces:
+            self.phys.write(p, data[pos:pos + n])       # invalidates code translated from there
             pos += n
+
+    def read(self, lin, length, user=False):
+        return self._read(self.pieces(lin, length, ACC_READ, user))
+
+    def write(self, lin, data, user=False):
+        self._write(self.pieces(lin, len(data), ACC_WRITE, user), data)
+
+    def peek(self, lin, length):
+        """The bytes at [lin, lin+length) as a supervisor read finds them, or None
+        if a page of them is not mapped; no accessed bit, no #PF (CR2 and the
+        pending exception stay), nothing cached: for a debugger."""
+        pieces = self.pieces(lin, length, ACC_READ | ACC_PEEK)
+        return None if pieces is None else self._read(pieces)
+
+    def poke(self, lin, data):
+        """Write data at lin as peek reads, with no side effect in the paging
+        structures either: a debugger may write read-only pages, and sets no
+        dirty bit.  False (nothing written) if a page is not mapped."""
+        pieces = self.pieces(lin, len(data), ACC_READ | ACC_PEEK)
+        if pieces is None:
+            return False
+        self._write(pieces, data)
+        return True
 
     def read_u8(self, lin, user=False):
         return self.read(lin, 1, user)[0]

@@ -7,6 +7,9 @@ execute-disable with EFER.NXE); protection checks (SDM 4.6), accessed/dirty
 updates (4.8) and #PF error codes and CR2 (4.7).  Physical addresses above
 4 GB are outside the emulated address space (they read as unassigned).
 
+A peek (ACC_PEEK) is the same walk with no side effect, for the debugger and
+the translator's look-ahead past a page end.
+
 Shadow page table: every successful walk is cached per address space (ASID)
 in a direct-mapped table behind the TLB, so a TLB miss usually costs one
 lookup instead of a walk.  Entries carry the generation of their ASID;
@@ -26,6 +29,14 @@ from .native import read_host, u32_ptr, u64_ptr, u8_ptr, write_host
 ACC_READ = 0
 ACC_WRITE = 1
 ACC_CODE = 2
+ACC_KIND = 3
+# Or-ed into an access: a peek, the translation a debugger or the translator's
+# look-ahead wants without the access happening.  The walk sets no accessed
+# or dirty bit (Intel SDM Vol. 3A 4.8: the processor sets them when it uses an
+# entry for an access, and a peek is none), records no #PF (CR2, the pending
+# exception) and caches nothing (shadow page table, PAGE_PT marks).  The
+# permission checks are made as for the access kind it is or-ed into.
+ACC_PEEK = 4
 
 # translate() results
 T_OK = 0
@@ -198,7 +209,11 @@ _allowed = njit(cache=True, nogil=True)(_allowed)
 # --- the walk -----------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
 def walk(s, lin, access, user):
-    """Walk the paging structures; returns (status, physical page, shadow value bits)."""
+    """Walk the paging structures; returns (status, physical page, shadow value bits).
+
+    With ACC_PEEK in access, nothing in s changes (see ACC_PEEK)."""
+    peek = access & ACC_PEEK != 0
+    access = access & ACC_KIND
     a20 = np.uint64(s.a20_mask)
     is_write = access == ACC_WRITE
     pae = s.cr[4] & CR4_PAE != 0
@@ -207,21 +222,23 @@ def walk(s, lin, access, user):
         top_addr = ((np.uint64(s.cr[3]) & np.uint64(0xFFFFFFE0)) | ((lin >> np.uint64(27)) & np.uint64(0x18))) & a20
         pdpte = phys_read64(s, top_addr)
         if pdpte & PTE_P == 0:
-            return _page_fault(s, lin, 0, is_write, user, access)
-        mark_page_table(s, top_addr)
+            return _page_fault(s, lin, 0, is_write, user, access, peek)
+        if not peek:
+            mark_page_table(s, top_addr)
         pde_addr = ((pdpte & PAE_ADDR) | ((lin >> np.uint64(18)) & np.uint64(0xFF8))) & a20
         pde = phys_read64(s, pde_addr)
         large = pde & PTE_PS != 0
         rsvd = PAE_RSVD if nxe else PAE_RSVD | PTE_NX
         if pde & PTE_P and pde & (rsvd | (PAE_RSVD_2M if large else np.uint64(0))):
-            return _page_fault(s, lin, 1 | PF_RSVD, is_write, user, access)
+            return _page_fault(s, lin, 1 | PF_RSVD, is_write, user, access, peek)
     else:
         pde_addr = ((np.uint64(s.cr[3]) & np.uint64(0xFFFFF000)) | ((lin >> np.uint64(20)) & np.uint64(0xFFC))) & a20
         pde = phys_read32(s, pde_addr)
         large = pde & PTE_PS != 0 and s.cr[4] & CR4_PSE != 0
     if pde & PTE_P == 0:
-        return _page_fault(s, lin, 0, is_write, user, access)
-    mark_page_table(s, pde_addr)
+        return _page_fault(s, lin, 0, is_write, user, access, peek)
+    if not peek:
+        mark_page_table(s, pde_addr)
     if large:
         pte, pte_addr, perm = pde, pde_addr, pde
         if pae:
@@ -234,13 +251,14 @@ def walk(s, lin, access, user):
             pte_addr = ((pde & PAE_ADDR) | ((lin >> np.uint64(9)) & np.uint64(0xFF8))) & a20
             pte = phys_read64(s, pte_addr)
             if pte & PTE_P and pte & (PAE_RSVD if nxe else PAE_RSVD | PTE_NX):
-                return _page_fault(s, lin, 1 | PF_RSVD, is_write, user, access)
+                return _page_fault(s, lin, 1 | PF_RSVD, is_write, user, access, peek)
         else:
             pte_addr = ((pde & np.uint64(0xFFFFF000)) | ((lin >> np.uint64(10)) & np.uint64(0xFFC))) & a20
             pte = phys_read32(s, pte_addr)
         if pte & PTE_P == 0:
-            return _page_fault(s, lin, 0, is_write, user, access)
-        mark_page_table(s, pte_addr)
+            return _page_fault(s, lin, 0, is_write, user, access, peek)
+        if not peek:
+            mark_page_table(s, pte_addr)
         page_base = pte & (PAE_ADDR if pae else np.uint64(0xFFFFF000))
         perm = pde & pte
         nx = (pde | pte) & PTE_NX
@@ -248,18 +266,22 @@ def walk(s, lin, access, user):
     # and for supervisors too when CR0.WP is set
     wp = s.cr[0] & CR0_WP != 0
     if user and perm & PTE_U == 0:
-        return _page_fault(s, lin, 1, is_write, user, access)
+        return _page_fault(s, lin, 1, is_write, user, access, peek)
     if is_write and perm & PTE_W == 0 and (user or wp):
-        return _page_fault(s, lin, 1, is_write, user, access)
+        return _page_fault(s, lin, 1, is_write, user, access, peek)
     if access == ACC_CODE and nxe and nx:
-        return _page_fault(s, lin, 1, is_write, user, access)
-    if pde_addr != pte_addr and pde & PTE_A == 0:
-        phys_write32(s, pde_addr, (pde | PTE_A) & np.uint64(0xFFFFFFFF))
+        return _page_fault(s, lin, 1, is_write, user, access, peek)
     new_pte = pte | PTE_A
     if is_write:
         new_pte |= PTE_D
-    if new_pte != pte:
-        phys_write32(s, pte_addr, new_pte & np.uint64(0xFFFFFFFF))
+    # SDM 4.8: an access sets the accessed bit of the entries it used (a PAE
+    # PDPTE has none) and, a write, the dirty bit of the one mapping the page;
+    # a peek is no access
+    if not peek:
+        if pde_addr != pte_addr and pde & PTE_A == 0:
+            phys_write32(s, pde_addr, (pde | PTE_A) & np.uint64(0xFFFFFFFF))
+        if new_pte != pte:
+            phys_write32(s, pte_addr, new_pte & np.uint64(0xFFFFFFFF))
     value = np.uint64(0)
     if perm & PTE_W:
         value |= SV_WRITE
@@ -287,6 +309,9 @@ def translate(s, lin, access, user):
     (the write is allowed and the dirty bit already set) and the pad bits
     say whether the page is global (TLB_GLOBAL) or part of a large page
     (TLB_LARGE).  On a fault the #PF is recorded in s.
+
+    With ACC_PEEK in access: the same answer, s unchanged (a peek may use a
+    cached translation, since the access it stands for would; it caches none).
     """
     lin = np.uint64(lin) & np.uint64(0xFFFFFFFF)
     if s.cr[0] & CR0_PG == 0:
@@ -295,14 +320,15 @@ def translate(s, lin, access, user):
     wp = s.cr[0] & CR0_WP != 0
     nxe = s.cr[4] & CR4_PAE != 0 and s.efer & EFER_NXE != 0
     value = shadow_lookup(s, vpn)
-    if value != 0 and _allowed(value, access, user, wp, nxe):
+    if value != 0 and _allowed(value, access & ACC_KIND, user, wp, nxe):
         page = value & np.uint64(0xFFFFF000)
     else:
         st, page, bits = walk(s, lin, access, user)
         if st != T_OK:
             return st, np.uint64(0), False, np.uint64(0)
         value = page | bits | SV_VALID
-        shadow_insert(s, vpn, value)
+        if access & ACC_PEEK == 0:
+            shadow_insert(s, vpn, value)
     writable = value & SV_DIRTY != 0 and (value & SV_WRITE != 0 or (not user and not wp))
     pad = np.uint64(0)
     if value & SV_GLOBAL:
@@ -313,7 +339,9 @@ def translate(s, lin, access, user):
 
 
 @njit(cache=True, nogil=True)
-def _page_fault(s, lin, protection, is_write, user, access):
+def _page_fault(s, lin, protection, is_write, user, access, peek):
+    if peek:
+        return T_FAULT, np.uint64(0), np.uint64(0)
     code = protection
     if is_write:
         code |= 2

@@ -24,15 +24,15 @@ import os
 import time
 
 import numpy as np
-from numba import njit
 
 from ..cpu import hflags as H
 from ..cpu.state import CS
 from ..frontend import tables as T
 from ..frontend.decoder import decode_block, new_records
 from ..softmmu import phys as P
+from ..softmmu.linear import translate_array
 from ..softmmu.native import STATE_DTYPE
-from ..softmmu.paging import ACC_CODE, T_OK, translate
+from ..softmmu.paging import ACC_CODE, ACC_PEEK, T_OK
 from .block import Insn, emit_block
 from .gen import IRGen, TranslationError
 from .exits import EXIT_DEBUG
@@ -134,11 +134,6 @@ def block_key(phys, cs_base, hflags, eip):
     return (phys, cs_base, hflags, eip)
 
 
-@njit(cache=True)
-def _translate_code(state_array, lin, user):
-    return translate(state_array[0], lin, ACC_CODE, user)
-
-
 class Translator:
     def __init__(self, phys, cpu, log=None, ir_opt=None, codegen_opt=None, tier=None,
                  hot_threshold=None, objcache=None):
@@ -165,7 +160,7 @@ class Translator:
 
     # --- code fetch -------------------------------------------------------------------
     def code_phys(self, linear, user):
-        st, phys, _, _ = _translate_code(self.state_array, linear & 0xFFFFFFFF, user)
+        st, phys, _, _ = translate_array(self.state_array, linear & 0xFFFFFFFF, ACC_CODE, user)
         if st != T_OK:
             raise CodeFetchFault(linear)
         return int(phys)
@@ -176,18 +171,15 @@ class Translator:
         phys0 = self.code_phys(linear, user)
         first = P.PAGE_SIZE - (linear & (P.PAGE_SIZE - 1))
         data = self.phys.read(phys0, first)
-        phys1 = None
-        cpu = self.cpu
-        # the walk of a page no instruction may need records a #PF (CR2, the
-        # pending exception); it is not the guest's fault unless an instruction
-        # crosses into that page, so the guest must not see it
-        saved = (cpu.cr[2], cpu.exc_vector, cpu.exc_error, cpu.exc_addr, cpu.exc_flags)
-        try:
-            phys1 = self.code_phys((linear + first) & 0xFFFFFFFF, user)
-            data += self.phys.read(phys1, T.MAX_INSN_LEN - 1)
-        except CodeFetchFault:
-            cpu.cr[2], cpu.exc_vector, cpu.exc_error, cpu.exc_addr, cpu.exc_flags = saved
-        return data, phys0, first, phys1
+        # the next page is only looked at (paging.ACC_PEEK): no instruction may
+        # need it, so its walk must leave no trace (accessed bit, CR2, the
+        # pending exception); decode_at walks it for real if one does
+        st, phys1, _, _ = translate_array(self.state_array, (linear + first) & 0xFFFFFFFF,
+                                          ACC_CODE | ACC_PEEK, user)
+        if st != T_OK:
+            return data, phys0, first, None
+        phys1 = int(phys1)
+        return data + self.phys.read(phys1, T.MAX_INSN_LEN - 1), phys0, first, phys1
 
     # --- translation ---------------------------------------------------------------------
     def lookup(self):
@@ -234,6 +226,9 @@ class Translator:
                     break
         ranges = [(phys0, min(offset, first))]
         if offset > first:
+            # an instruction is fetched from the next page: the walk the peek
+            # left out (SDM Vol. 3A 4.8: the accessed bits of the entries used)
+            phys1 = self.code_phys((linear + first) & 0xFFFFFFFF, user)
             ranges.append((phys1, offset - first))
         return insns, ranges
 

@@ -223,10 +223,10 @@ pdpt:   .fill 4, 8, 0
         .fill 256, 4, 0
 stack_top:
 """
-# 0x40002000 is mapped because the translator, decoding the block at 0x40001000,
-# probes the next page for instructions that cross into it, and today that
-# probe records a #PF (CR2) when the page is absent: it would spoil the CR2 check,
-# which is about the stub.
+# 0x40002000 is mapped so that the CR2 check is about the stub alone: the
+# translator, decoding the block at 0x40001000, also looks at the next page for
+# instructions that cross into it (with no side effect either, which
+# tests/translator/test_code_fetch.py checks).
 HI_VIRT = 0x40001000
 
 
