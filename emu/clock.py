@@ -138,8 +138,8 @@ class Clock:
         try:
             return access(*args)
         finally:
-            took = source() - began
-            self._state = (self._state[0] + min(took, cost_ns), source, source())
+            end = source()
+            self._state = (self._state[0] + min(end - began, cost_ns), source, end)
 
     def catch_up(self, deadline_ns):
         """Real-time mode, the CPU halted with the clock paused: let guest time
