@@ -28,8 +28,8 @@ CR3_KEY = 0xFFFFFFE0          # the page directory (or PAE PDPT) address names t
 
 
 @njit(cache=True)
-def _pt_written(state_array):
-    page_table_written(state_array[0])
+def _pt_written(state_array, phys):
+    page_table_written(state_array[0], np.uint64(phys))
 
 
 @njit(cache=True)
@@ -153,6 +153,6 @@ class Mmu:
         _forget(self.state_array, lin >> 12)
         self.jump.flush_jump_cache()
 
-    def page_table_written(self):
-        """A Python write (a helper, DMA) reached a page-table page."""
-        _pt_written(self.state_array)
+    def page_table_written(self, phys):
+        """A Python write (a helper, DMA) reached the page-table page at phys."""
+        _pt_written(self.state_array, phys)

@@ -17,7 +17,8 @@ bumping a generation forgets all of that ASID's entries at once.  Pages the
 walk reads page-table entries from are flagged PAGE_PT: TLB entries never
 allow writes to them, so every guest write to a page table reaches
 `page_table_written` (tlb.py), which forgets the translations that write
-could have changed (see there).
+could have changed and clears the mark until a walk reads the page again
+(see there).
 """
 import numpy as np
 from numba import carray, njit

@@ -154,7 +154,7 @@ class PhysicalMemory:
                     buf, start = self._page_view(pfn)
                     buf[start + off:start + off + n] = np.frombuffer(data[pos:pos + n], dtype=np.uint8)
                     if f & PAGE_PT and self.page_table_hook:
-                        self.page_table_hook()
+                        self.page_table_hook(phys)
             phys += n
             pos += n
 

@@ -44,12 +44,24 @@ def _fill(s, lin, phys, mmu, writable_pte, pad, host_addr, flags):
 
 
 @njit(cache=True, nogil=True)
-def page_table_written(s):
-    """A guest write reached a page holding paging structures.  Translations of
-    other address spaces may now be stale: forget them (TLB entries, shadow
-    entries by generation, jump-cache entries).  The current address space
-    keeps its translations until the guest flushes them (INVLPG, a CR3 load),
-    as hardware does; `asid_dirty` makes the next CR3 load flush it."""
+def page_table_written(s, phys):
+    """A guest write reached the page at phys, which holds paging structures.
+    Translations of other address spaces may now be stale: forget them (TLB
+    entries, shadow entries by generation, jump-cache entries).  The current
+    address space keeps its translations until the guest flushes them
+    (INVLPG, a CR3 load), as hardware does; `asid_dirty` makes the next CR3
+    load flush it.
+
+    The page loses its PAGE_PT mark: nothing cached now comes from its
+    entries except the current space's, which the next CR3 load forgets, and
+    the next walk that reads an entry there marks it again.  Until then
+    further writes to it (the rest of a page table being filled or cleared,
+    or the page freed and reused for data) go the fast way instead of
+    forgetting everything again on each one."""
+    flags = carray(u8_ptr(s.phys_flags), P.PHYS_PAGES)
+    pfn = phys >> np.uint64(12)
+    if pfn < P.PHYS_PAGES:
+        flags[pfn] &= np.uint8(~P.PAGE_PT & 0xFF)
     cur = np.uint32(s.tlb_asid)
     for mmu in range(MMU_INDEXES):
         for i in range(TLB_SIZE):
@@ -167,7 +179,7 @@ def write_slow(s, lin, size, value, mmu):
                 _fill(s, lin, phys0, mmu, wr0, gl0, host0, flags0)
             write_host(host0 + np.uint64(phys0 & 0xFFF), size, np.uint64(value))
             if flags0 & P.PAGE_PT:
-                page_table_written(s)
+                page_table_written(s, phys0)
         elif flags0 & P.PAGE_ROM:
             _fill(s, lin, phys0, mmu, False, gl0, host0, flags0)   # writes to ROM are ignored
         else:
@@ -182,8 +194,10 @@ def write_slow(s, lin, size, value, mmu):
             ph, fl, ho = (phys1 & np.uint64(PAGE_MASK)) + (a & np.uint64(0xFFF)), flags1, host1
         if fl & P.PAGE_RAM:
             write_host(ho + np.uint64(ph & 0xFFF), 1, (np.uint64(value) >> np.uint64(8 * k)) & np.uint64(0xFF))
-    if (flags0 | flags1) & P.PAGE_PT:
-        page_table_written(s)
+    if flags0 & P.PAGE_PT:
+        page_table_written(s, phys0)
+    if flags1 & P.PAGE_PT:
+        page_table_written(s, phys1)
 
 
 _sig_read = types.uint64(types.voidptr, types.uint32, types.uint32, types.uint32)
