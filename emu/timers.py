@@ -67,12 +67,18 @@ class TimerQueue:
 
 
 class Watchdog:
-    """A thread that sets cpu.exit_request when the armed deadline arrives."""
+    """A thread that sets cpu.exit_request when the armed deadline arrives.
+
+    The run loop arms it before every native run, mostly with the deadline it
+    already waits for: only an earlier one wakes the thread (a wake-up is a
+    futex call and a context switch, and the thread then wants the GIL), a
+    later one is picked up when the thread wakes for the earlier."""
 
     def __init__(self, clock, cpu):
         self.clock = clock
         self.cpu = cpu
         self._deadline = None
+        self._sleeping_until = None     # the deadline the thread waits for; None: any
         self._cond = threading.Condition()
         self._alive = True
         self._thread = threading.Thread(target=self._loop, name="pyemu-watchdog", daemon=True)
@@ -81,7 +87,9 @@ class Watchdog:
     def arm(self, deadline_ns):
         with self._cond:
             self._deadline = deadline_ns
-            self._cond.notify()
+            until = self._sleeping_until
+            if until is None or deadline_ns < until:
+                self._cond.notify()
 
     def disarm(self):
         with self._cond:
@@ -91,6 +99,7 @@ class Watchdog:
         with self._cond:
             while self._alive:
                 if self._deadline is None:
+                    self._sleeping_until = None
                     self._cond.wait()
                     continue
                 left = self._deadline - self.clock.ns()
@@ -98,6 +107,7 @@ class Watchdog:
                     self.cpu.exit_request = 1
                     self._deadline = None
                     continue
+                self._sleeping_until = self._deadline
                 self._cond.wait(left / 1e9)
 
     def stop(self):
