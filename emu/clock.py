@@ -61,7 +61,9 @@ class Clock:
         start = time.monotonic_ns()
         self._host_t0 = start
         self._state = (0, time.monotonic_ns, start)
-        self._cpu_clocks = {}       # thread ident -> its CPU clock
+        # the CPU clock of the thread that ran native code last, by its kernel
+        # thread id (a pthread ident may be reused by a later thread)
+        self._cpu_thread = (None, None)
         # Real-time mode: guest time stops here (the next timer event) until the
         # run loop moves it.  The watchdog thread that ends a native run at a
         # deadline, or the host waking a halted CPU, can be late by milliseconds
@@ -99,10 +101,10 @@ class Clock:
 
     def running(self):
         """Native code runs inside: guest time follows this thread's CPU time."""
-        ident = threading.get_ident()
-        source = self._cpu_clocks.get(ident)
-        if source is None:
-            source = self._cpu_clocks[ident] = thread_cpu_clock()
+        tid, source = self._cpu_thread
+        if tid != threading.get_native_id():
+            source = thread_cpu_clock()
+            self._cpu_thread = (threading.get_native_id(), source)
         return _Following(self, source)
 
     def halted(self):

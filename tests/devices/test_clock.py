@@ -135,6 +135,25 @@ def test_another_thread_reads_the_run_threads_clock():
     assert seen[1] - before < 10_000_000, (before, seen)
 
 
+def test_a_machine_run_from_another_thread_follows_that_threads_clock():
+    import threading
+    c = Clock()
+    c.pause()
+    with c.running():
+        _spin(0.005)
+    seen = []
+
+    def run():
+        before = c.ns()
+        with c.running():
+            _spin(0.03)
+        seen.append(c.ns() - before)
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    assert 30_000_000 <= seen[0] < 60_000_000, seen
+
+
 def test_a_halted_cpu_catches_up_with_the_host():
     c = Clock()
     c.pause()
