@@ -61,8 +61,9 @@ class Clock:
         start = time.monotonic_ns()
         self._host_t0 = start
         self._state = (0, time.monotonic_ns, start)
-        # the CPU clock of the thread that ran native code last, by its kernel
-        # thread id (a pthread ident may be reused by a later thread)
+        # the CPU clock of the thread that ran native code last, by its Thread
+        # object (kept alive here, so a later thread cannot be taken for it as
+        # a reused ident could)
         self._cpu_thread = (None, None)
         # Real-time mode: guest time stops here (the next timer event) until the
         # run loop moves it.  The watchdog thread that ends a native run at a
@@ -101,10 +102,11 @@ class Clock:
 
     def running(self):
         """Native code runs inside: guest time follows this thread's CPU time."""
-        tid, source = self._cpu_thread
-        if tid != threading.get_native_id():
+        thread, source = self._cpu_thread
+        current = threading.current_thread()        # no system call, unlike get_native_id
+        if thread is not current:
             source = thread_cpu_clock()
-            self._cpu_thread = (threading.get_native_id(), source)
+            self._cpu_thread = (current, source)
         return _Following(self, source)
 
     def halted(self):
