@@ -405,6 +405,14 @@ class Machine:
         self.cpu.exit_request = 1
         self.wake.set()
 
+    def _end_runs_at(self, deadline):
+        """Real-time mode: native code runs until deadline (the next timer; None:
+        none), when the watchdog ends it, and guest time waits there until the
+        run loop has fired the timer (Clock.limit)."""
+        self.clock.limit = deadline
+        if deadline is not None:
+            self.watchdog.arm(deadline)
+
     def _timer_moved_up(self, deadline):
         """A timer now comes first (a device written from native code, or
         call_soon from another thread): the native run ends there, and guest
@@ -443,8 +451,6 @@ class Machine:
         cpu = self.cpu
         self._slice_budget = budget
         cpu.budget = budget
-        if not self.clock.deterministic:
-            self.clock.limit = self.timers.next_deadline()  # guest time waits for the timer there
         self._running = True
         try:
             with self.clock.running():
@@ -486,8 +492,8 @@ class Machine:
                 if self.clock.deterministic:
                     if deadline is not None:
                         budget = max(1, min(budget, self.clock.instructions_until(deadline)))
-                elif deadline is not None:
-                    self.watchdog.arm(deadline)
+                else:
+                    self._end_runs_at(deadline)
                 if cpu.irq_inhibit and cpu.irq_pending and cpu.eflags & H.IF:
                     self._step_one()
                     continue
@@ -535,6 +541,8 @@ class Machine:
         start = self.instructions
         for _ in range(100):
             self.timers.run_due()
+            if not self.clock.deterministic:
+                self._end_runs_at(self.timers.next_deadline())
             cpu.hflags |= H.HF_SINGLE | H.HF_NOBP
             try:
                 r = self._native(1)

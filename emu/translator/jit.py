@@ -33,17 +33,8 @@ MAX_OBJECTS = 131072            # a block costs ~30 KB of process memory all tol
 MAPS_RESERVE = 16384            # mappings kept for everything else (numba, Python, buffers)
 MAPS_CHECK_EVERY = 1024
 _live_objects = 0
-_budget = None
 _maps_full = False
 _loads_since_check = 0
-
-
-def object_budget():
-    """Objects all engines of this process may hold at once."""
-    global _budget
-    if _budget is None:
-        _budget = MAX_OBJECTS
-    return _budget
 
 
 def _map_limit():
@@ -137,7 +128,7 @@ class JitEngine:
     @property
     def full(self):
         """True when loading more objects could run the process out of memory or mappings."""
-        return _live_objects >= object_budget() or _maps_full
+        return _live_objects >= MAX_OBJECTS or _maps_full
 
     def close(self):
         """Free the engine and every block compiled into it (none may run afterwards)."""

@@ -18,7 +18,7 @@ def test_a_full_engine_is_replaced_and_code_still_runs(monkeypatch):
     try:
         tr = s.machine.translator
         others = jit._live_objects - tr.engine.modules       # other machines of this process
-        monkeypatch.setattr(jit, "_budget", others + 40)
+        monkeypatch.setattr(jit, "MAX_OBJECTS", others + 40)
         r = s.run(_many_blocks(100))
         assert r.regs["eax"] == sum(range(1, 101))
         assert tr.flushes >= 2
