@@ -22,13 +22,26 @@ than about 100 us.
 Nor does the time native code or a halted CPU overshoots the next timer
 event by (`limit`): the guest sees every timer on time.
 
-What that hides leaves the guest behind the host (`behind()`: minutes after
-a cold boot, whose time goes into translation).  A halted CPU makes it up
-(`catch_up()`): while the guest is behind, the time until its next timer
-event passes at once instead of being slept, so the guest's date comes back
-to the host's as soon as the guest idles, and from then on a guest `sleep 1`
-takes a second of host time again.  The guest sees only that it idled; every
-device clock (TSC, PIT, APIC timer, RTC) reads the same virtual time.
+What that hides leaves the guest behind the host (`behind()`).  The guest
+makes it up as soon as it can without noticing:
+
+- `make_up()`: before every native run with interrupts enabled (EFLAGS.IF),
+  guest time moves on by what it is behind, at most by the host time since
+  the run loop's previous turn: while it makes up, guest time runs at most
+  twice as fast as the host's, so a guest that was held for seconds (a long
+  stretch with interrupts disabled) is not then flooded with back-to-back
+  timer ticks that leave it no time to run.  Nothing is made up while
+  interrupts are disabled: that is where Linux measures one clock against
+  another (the clocksource watchdog, TSC calibration against the PIT),
+  always with interrupts off, and it must see only the guest's own work.
+- `catch_up()`: a halted CPU (an idle guest) makes everything up at once, up
+  to its next timer event.
+
+So guest time stays within a run-loop turn or two of the host's (a
+millisecond or so) while interrupts are enabled, the guest's date is the
+host's, and a guest `sleep 10` takes ten seconds of host time, however busy
+the host is.  Every device clock (TSC, PIT, APIC timer, RTC) reads the same
+virtual time, and a jump never passes a timer event (`limit`).
 """
 import contextlib
 import threading
@@ -71,6 +84,7 @@ class Clock:
         # on a loaded host; the guest must still see its timer on time (Linux
         # keeps jiffies by the PIT's ticks and compares them with the TSC).
         self.limit = None
+        self._turn = start          # host time of the run loop's previous make_up() turn
 
     @property
     def deterministic(self):
@@ -149,11 +163,26 @@ class Clock:
         """Real-time mode, the CPU halted with the clock paused: let guest time
         jump towards deadline_ns (the next timer event; None: no timer) by as
         much as it is behind the host.  Returns True when the deadline came."""
-        lag = self.behind()
-        base, source, _ = self._state
-        if lag <= 0 or source is not None:
+        self._turn = time.monotonic_ns()
+        return self._advance(self.behind(), deadline_ns)
+
+    def make_up(self, deadline_ns, interrupts_enabled):
+        """Real-time mode, the run loop's turn before a native run (clock
+        paused): with interrupts enabled, guest time moves on by what it is
+        behind, at most by the host time since the previous turn, and never
+        past deadline_ns.  Returns True when the deadline came (fire the timer
+        before running)."""
+        now = time.monotonic_ns()
+        credit, self._turn = now - self._turn, now
+        if not interrupts_enabled or self.icount_shift is not None:
             return False
-        target = base + lag if deadline_ns is None else min(deadline_ns, base + lag)
+        return self._advance(min(self.behind(), credit), deadline_ns)
+
+    def _advance(self, step, deadline_ns):
+        base, source, _ = self._state
+        if step <= 0 or source is not None:
+            return False
+        target = base + step if deadline_ns is None else min(deadline_ns, base + step)
         if target > base:
             self._state = (target, None, 0)
         return deadline_ns is not None and target >= deadline_ns

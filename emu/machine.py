@@ -493,6 +493,10 @@ class Machine:
                     if deadline is not None:
                         budget = max(1, min(budget, self.clock.instructions_until(deadline)))
                 else:
+                    # time held back (translation, Python, a descheduled host) passes
+                    # now, unless interrupts are off (emu/clock.py: make_up)
+                    if self.clock.make_up(deadline, cpu.eflags & H.IF):
+                        continue            # the next timer is due: fire it first
                     self._end_runs_at(deadline)
                 if cpu.irq_inhibit and cpu.irq_pending and cpu.eflags & H.IF:
                     self._step_one()

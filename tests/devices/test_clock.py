@@ -170,6 +170,78 @@ def test_a_halted_cpu_catches_up_with_the_host():
     assert c.ns() - now < 5_000_000
 
 
+def test_a_running_guest_makes_up_at_most_twice_the_hosts_pace():
+    c = Clock()
+    c.pause()
+    c.make_up(None, True)                    # the run loop's previous turn
+    time.sleep(0.2)                          # held back 200 ms (translating, say)
+    assert c.behind() >= 200_000_000
+    before = c.ns()
+    assert c.make_up(None, True) is False
+    # what passed since the previous turn may pass again, no more
+    assert 200_000_000 <= c.ns() - before < 260_000_000
+    assert 0 <= c.behind() < 30_000_000
+
+
+def test_nothing_is_made_up_while_interrupts_are_disabled():
+    """Linux measures clocks against each other with interrupts off: the
+    time held back then (the host busy elsewhere) must not appear."""
+    c = Clock()
+    c.pause()
+    c.make_up(None, False)
+    time.sleep(0.1)
+    before = c.ns()
+    assert c.make_up(None, False) is False
+    assert c.ns() == before
+    # the turn moved on: enabling interrupts later does not make it all up at once
+    time.sleep(0.02)
+    c.make_up(None, True)
+    assert 20_000_000 <= c.ns() - before < 60_000_000
+    assert c.behind() >= 80_000_000
+
+
+def test_making_up_stops_at_the_next_timer():
+    c = Clock()
+    c.pause()
+    c.make_up(None, True)
+    time.sleep(0.05)
+    deadline = c.ns() + 10_000_000
+    assert c.make_up(deadline, True) is True         # the timer is due: fire it first
+    assert c.ns() == deadline
+
+
+def test_a_busy_machine_on_a_slow_host_keeps_the_hosts_time():
+    """A guest that keeps running with interrupts enabled while the host holds
+    pyemu back stays within a few milliseconds of the host's time."""
+    from emu.snippet import CODE_ADDR, Snippet
+    from emu.cpu import hflags as H
+    s = Snippet(bits=32)
+    try:
+        m = s.machine
+        s.write(CODE_ADDR, bytes.fromhex("eb fe"))   # jmp $
+        m.enter_flat32(CODE_ADDR)
+        m.cpu.eflags |= H.IF
+        m.clock.catch_up(None)                       # (what setting up the machine took)
+        ticks = []
+
+        def tick():
+            ticks.append(m.clock.ns())
+            time.sleep(0.002)                        # the run loop's Python work, held back
+            if len(ticks) < 40:
+                m.timers.after(5_000_000, tick)
+            else:
+                m.request_exit(0)
+        m.timers.after(5_000_000, tick)
+        t0 = time.monotonic_ns()
+        g0 = m.clock.ns()
+        m.run()
+        host, guest = time.monotonic_ns() - t0, m.clock.ns() - g0
+        assert abs(host - guest) < 10_000_000, (host, guest)
+        assert ticks == sorted(ticks) and ticks[-1] - ticks[0] >= 195_000_000
+    finally:
+        s.close()
+
+
 def test_icount_time_never_catches_up():
     c = Clock(icount_shift=0)
     time.sleep(0.01)
