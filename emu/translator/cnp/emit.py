@@ -53,7 +53,7 @@ from .relocs import (ERR_CONT_UNSET, ERR_CONT_PIECE, ERR_FULL, ERR_OUTSIDE, ERR_
                      KIND_A64_ABS64, KIND_A64_GOT_LO12, KIND_A64_GOT_PAGE, KIND_NAMES,
                      KIND_X86_ABS64, KIND_X86_GOTPC32, KIND_X86_PC64, OK, R_ADDEND, R_INDEX,
                      R_KIND, R_OFFSET, R_TARGET, STATUS_TEXT, STUB_SLOT_OFFSET, TARGET_ADDR,
-                     TARGET_CONT, TARGET_NAMES, TARGET_RUNTIME, TARGET_VALUE, apply_patch)
+                     TARGET_CONT, TARGET_RUNTIME, TARGET_VALUE, apply_patch)
 
 _X86_SLOT = STUB_SLOT_OFFSET[X86_64]
 _A64_SLOT = STUB_SLOT_OFFSET[AARCH64]
@@ -300,8 +300,7 @@ class Emitter:
             if row >= 0:
                 r = lib.relocs[row]
                 where += (f", {KIND_NAMES.get(int(r[R_KIND]), r[R_KIND])} at +{int(r[R_OFFSET]):#x} "
-                          f"-> {TARGET_NAMES[int(r[R_TARGET])]} "
-                          f"{lib._target_text(int(r[R_TARGET]), int(r[R_INDEX]))}")
+                          f"-> {lib._target_text(int(r[R_TARGET]), int(r[R_INDEX]))}")
                 if status == ERR_RANGE:
                     where += f", value {value:#x}"
             where += ")"
