@@ -10,9 +10,10 @@ Arrays:
   rodata    uint8[r]         constants the stencils reference (constant pools), laid out
                              once per arena; TARGET_RODATA addends include their offset
 
-File: one .npz (uncompressed, no pickles) holding those arrays and `header`, the UTF-8 JSON
-of everything else plus a SHA-256 over the header and the arrays.  `load` reports any
-damage (truncation, a flipped byte, a foreign file) as LibraryFileError.
+File: MAGIC, then the SHA-256 of the rest, then an uncompressed .npz (no pickles) holding
+those arrays and `header`, the UTF-8 JSON of everything else (names, triple, digest of the
+source).  `load` reports any damage (truncation, any flipped byte, a foreign file) as
+LibraryFileError, and validates the tables before returning.
 """
 import hashlib
 import io
@@ -29,6 +30,8 @@ from .relocs import (KNOWN_KINDS, KIND_NAMES, R_TARGET, TARGET_ADDR, TARGET_CONT
 S_OFFSET, S_SIZE, S_TRIM, S_RELOC_BEGIN, S_RELOC_END = range(5)
 FORMAT = "pyemu-cnp-stencils"
 FORMAT_VERSION = 1
+MAGIC = b"PYEMUCNP"
+_DIGEST_SIZE = 32
 _ARRAYS = ("code", "stencils", "relocs", "rodata")
 
 
@@ -168,15 +171,14 @@ class StencilLibrary:
                 "rodata_align": self.rodata_align, "source_digest": self.source_digest}
 
     def save(self, path):
-        """Write the library to `path` (an .npz file), atomically (write then rename)."""
-        header = self._header()
-        header["checksum"] = _checksum(header, {k: getattr(self, k) for k in _ARRAYS})
+        """Write the library to `path`, atomically (write then rename)."""
         buf = io.BytesIO()
-        np.savez(buf, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+        np.savez(buf, header=np.frombuffer(json.dumps(self._header()).encode(), dtype=np.uint8),
                  **{k: getattr(self, k) for k in _ARRAYS})
+        payload = buf.getvalue()
         tmp = f"{path}.tmp{os.getpid()}"
         with open(tmp, "wb") as f:
-            f.write(buf.getvalue())
+            f.write(MAGIC + hashlib.sha256(payload).digest() + payload)
         os.replace(tmp, path)
 
     @classmethod
@@ -186,11 +188,20 @@ class StencilLibrary:
         try:
             with open(path, "rb") as f:
                 data = f.read()
-            with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                header = json.loads(bytes(z["header"]).decode())
-                arrays = {k: np.array(z[k]) for k in _ARRAYS}
         except FileNotFoundError:
             raise LibraryFileError(f"stencil library {path}: no such file") from None
+        except OSError as exc:
+            raise LibraryFileError(f"stencil library {path}: {exc}") from None
+        if not data.startswith(MAGIC):
+            raise LibraryFileError(f"stencil library {path}: not a {FORMAT} file")
+        digest = data[len(MAGIC):len(MAGIC) + _DIGEST_SIZE]
+        payload = data[len(MAGIC) + _DIGEST_SIZE:]
+        if len(digest) != _DIGEST_SIZE or hashlib.sha256(payload).digest() != digest:
+            raise LibraryFileError(f"stencil library {path} is damaged (checksum mismatch)")
+        try:
+            with np.load(io.BytesIO(payload), allow_pickle=False) as z:
+                header = json.loads(bytes(z["header"]).decode())
+                arrays = {k: np.array(z[k]) for k in _ARRAYS}
         except Exception as exc:  # zipfile, numpy and json all have their own errors
             raise LibraryFileError(f"stencil library {path} is damaged or not a stencil "
                                    f"library: {type(exc).__name__}: {exc}") from None
@@ -199,10 +210,7 @@ class StencilLibrary:
         if header.get("version") != FORMAT_VERSION:
             raise LibraryFileError(f"stencil library {path}: format version {header.get('version')}, "
                                    f"expected {FORMAT_VERSION}")
-        stored = header.pop("checksum", None)
-        if stored != _checksum(header, arrays):
-            raise LibraryFileError(f"stencil library {path} is damaged (checksum mismatch)")
-        if expect_digest is not None and header["source_digest"] != expect_digest:
+        if expect_digest is not None and header.get("source_digest") != expect_digest:
             raise LibraryFileError(f"stencil library {path} was built from other IR or settings")
         try:
             lib = cls(triple=header["triple"], stencil_names=header["stencil_names"],
@@ -212,12 +220,3 @@ class StencilLibrary:
             return lib.validate()
         except (KeyError, TypeError, ValueError) as exc:
             raise LibraryFileError(f"stencil library {path} is inconsistent: {exc}") from None
-
-
-def _checksum(header, arrays):
-    h = hashlib.sha256(json.dumps(header, sort_keys=True).encode())
-    for name in _ARRAYS:
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
