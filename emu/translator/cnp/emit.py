@@ -3,12 +3,15 @@ patch their holes; re-point a continuation later (chaining / unchaining).
 
 Native entry points (numba @njit, callable from Python or from other numba code):
 
-emit_pieces(code, stencils, relocs, stubs, rodata_base,      # a library bound to an arena
+emit_pieces(code, stencils, relocs, runtime, rodata_base,    # a library bound to an arena
             mem, mem_base, start, limit,                      # where to write
             ids, values, addrs, conts, trim,                  # what to write
             out_addr, out_sites, info) -> int64
     code, stencils, relocs   StencilLibrary arrays
-    stubs       int64[n_runtime]  stub address per runtime-symbol id (0 = none)
+    runtime     int64[n_runtime, 2]  per runtime-symbol id: its stub's address (0 = none)
+                                  and the function's address.  Branches and PC-relative
+                                  fields go to the stub, GOT fields to the stub's address
+                                  word, absolute fields get the function's own address.
     rodata_base int64             address of the library's constants in the arena
     mem         uint8[:]          writable memory; mem[0] runs at address mem_base
     start       int64             address of the first piece (the caller aligns it)
@@ -50,8 +53,9 @@ from .contract import AARCH64, N_CONTS, X86_64
 from .library import S_OFFSET, S_RELOC_BEGIN, S_RELOC_END, S_SIZE, S_TRIM
 from .relocs import (ERR_CONT_UNSET, ERR_CONT_PIECE, ERR_FULL, ERR_OUTSIDE, ERR_RANGE,
                      ERR_RUNTIME_UNBOUND, ERR_SHAPE, ERR_SITES, ERR_STENCIL_ID, ERR_WINDOW,
-                     KIND_A64_ABS64, KIND_A64_GOT_LO12, KIND_A64_GOT_PAGE, KIND_NAMES,
-                     KIND_X86_ABS64, KIND_X86_GOTPC32, KIND_X86_PC64, OK, R_ADDEND, R_INDEX,
+                     KIND_A64_ABS32, KIND_A64_ABS64, KIND_A64_GOT_LO12, KIND_A64_GOT_PAGE,
+                     KIND_A64_MOVW_G0, KIND_A64_MOVW_G3, KIND_NAMES, KIND_X86_ABS32,
+                     KIND_X86_ABS32S, KIND_X86_ABS64, KIND_X86_GOTPC32, KIND_X86_PC64, OK, R_ADDEND, R_INDEX,
                      R_KIND, R_OFFSET, R_TARGET, STATUS_TEXT, STUB_SLOT_OFFSET, TARGET_ADDR,
                      TARGET_CONT, TARGET_RUNTIME, TARGET_VALUE, apply_patch)
 
@@ -88,7 +92,14 @@ def _falls_through(conts, i, n):
 
 
 @njit(cache=True, nogil=True)
-def emit_pieces(code, stencils, relocs, stubs, rodata_base, mem, mem_base, start, limit,
+def _is_absolute(kind):
+    return (kind == KIND_X86_ABS64 or kind == KIND_X86_ABS32 or kind == KIND_X86_ABS32S
+            or kind == KIND_A64_ABS64 or kind == KIND_A64_ABS32
+            or (kind >= KIND_A64_MOVW_G0 and kind <= KIND_A64_MOVW_G3))
+
+
+@njit(cache=True, nogil=True)
+def emit_pieces(code, stencils, relocs, runtime, rodata_base, mem, mem_base, start, limit,
                 ids, values, addrs, conts, trim, out_addr, out_sites, info):
     n = ids.shape[0]
     info[0] = 0
@@ -166,12 +177,14 @@ def emit_pieces(code, stencils, relocs, stubs, rodata_base, mem, mem_base, start
                 out_sites[n_sites, 4] = relocs[r, R_ADDEND]
                 n_sites += 1
             elif target == TARGET_RUNTIME:
-                S = stubs[index]
+                S = runtime[index, 0]
                 if S == 0:
                     info[1] = i
                     info[2] = r
                     return ERR_RUNTIME_UNBOUND
-                if kind == KIND_X86_GOTPC32:
+                if _is_absolute(kind):
+                    S = runtime[index, 1]
+                elif kind == KIND_X86_GOTPC32:
                     S += _X86_SLOT        # the stub's address word serves as GOT slot
                 elif kind == KIND_A64_GOT_PAGE or kind == KIND_A64_GOT_LO12:
                     S += _A64_SLOT
@@ -220,8 +233,8 @@ class Emitter:
                              f"used by the stencils")
         self.library = library
         self.arena = arena
-        self.stubs = np.array([arena.stub(name, runtime[name]) for name in library.runtime_names],
-                              dtype=np.int64)
+        self.runtime = np.array([(arena.stub(name, runtime[name]), runtime[name])
+                                 for name in library.runtime_names], dtype=np.int64).reshape(-1, 2)
         self.rodata_base = arena.constants(library)
         self.n_roles = len(library.roles)
         self.n_addrs = len(library.addr_names)
@@ -255,7 +268,7 @@ class Emitter:
         if arena.mem is None:
             raise ArenaError("arena is closed")
         start = (arena.code_top + CODE_ALIGN - 1) & -CODE_ALIGN
-        end = emit_pieces(self._code, self._stencils, self._relocs, self.stubs, self.rodata_base,
+        end = emit_pieces(self._code, self._stencils, self._relocs, self.runtime, self.rodata_base,
                           arena.mem, arena.base, start, arena.data_bottom, ids, values, addrs,
                           conts, trim, out_addr, out_sites, self._info)
         if end < 0:

@@ -57,22 +57,29 @@ def host_triple():
     return llvm.get_process_triple()
 
 
-def source_digest(ir_text, triple, opt=2, cpu="", features=""):
+def _codegen(triple, codegen):
+    settings = dict(CODEGEN[arch_of_triple(triple)])
+    settings.update(codegen or {})
+    return settings
+
+
+def source_digest(ir_text, triple, opt=2, cpu="", features="", codegen=None):
     """What a library depends on: compare with StencilLibrary.source_digest to reuse a file."""
     h = hashlib.sha256()
     for part in (ir_text, triple, str(opt), cpu, features, str(FORMAT_VERSION),
-                 repr(CODEGEN[arch_of_triple(triple)]), llvmlite.__version__):
+                 repr(sorted(_codegen(triple, codegen).items())), llvmlite.__version__):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()
 
 
-def compile_object(ir_text, triple=None, *, opt=2, cpu="", features=""):
+def compile_object(ir_text, triple=None, *, opt=2, cpu="", features="", codegen=None):
     """Compile IR text into an ELF relocatable object for `triple` (the host's by default)
-    with the relocation and code model of contract.CODEGEN.  Returns the object bytes."""
+    with the relocation and code model of contract.CODEGEN (`codegen`, a dict with "reloc"
+    and/or "codemodel", overrides them: for experiments and tests).  Returns the bytes."""
     _init_llvm()
     triple = triple or host_triple()
-    settings = CODEGEN[arch_of_triple(triple)]
+    settings = _codegen(triple, codegen)
     try:
         module = llvm.parse_assembly(ir_text)
         module.verify()
@@ -87,17 +94,17 @@ def compile_object(ir_text, triple=None, *, opt=2, cpu="", features=""):
     return machine.emit_object(module)
 
 
-def build_library(ir_text, triple=None, *, opt=2, cpu="", features="",
+def build_library(ir_text, triple=None, *, opt=2, cpu="", features="", codegen=None,
                   roles=(), addr_names=(), runtime_names=()):
     """Compile `ir_text` and read the object into a StencilLibrary.
 
     roles / addr_names / runtime_names fix the first ids of those name tables (so a caller
     can keep ids stable across builds); names the IR uses beyond them follow, sorted."""
     triple = triple or host_triple()
-    obj = compile_object(ir_text, triple, opt=opt, cpu=cpu, features=features)
+    obj = compile_object(ir_text, triple, opt=opt, cpu=cpu, features=features, codegen=codegen)
     return read_object(obj, triple, roles=roles, addr_names=addr_names,
                        runtime_names=runtime_names,
-                       digest=source_digest(ir_text, triple, opt, cpu, features))
+                       digest=source_digest(ir_text, triple, opt, cpu, features, codegen))
 
 
 class _Names:

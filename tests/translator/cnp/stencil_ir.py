@@ -4,6 +4,8 @@ standing in for the translator's real stencils.
 The CPU state of the tests is REGS u64 slots; `reg` holes are byte offsets into it.
 """
 
+import re
+
 REGS = 8
 RANGE_32 = "!{i64 0, i64 4294967296}"
 
@@ -54,10 +56,25 @@ STENCILS = {
     "count": '  %v = load i64, ptr @"__addr.counter"\n  %n = add i64 %v, 1\n'
              '  store i64 %n, ptr @"__addr.counter"\n' + _slot("p")
              + '  %a = ptrtoint ptr @"__addr.counter" to i64\n  store i64 %a, ptr %p\n' + _cont(0),
+    # s[reg] = the address of pyemu_load (x86-64: read from a GOT slot, the stub's word)
+    "store_fn": _slot("p") + '  %a = ptrtoint ptr @pyemu_load to i64\n  store i64 %a, ptr %p\n' + _cont(0),
     # the four u32 at s[reg] *= (3, 5, 7, 11): a constant pool (rodata) reference
     "vec": _slot("p") + '  %v = load <4 x i32>, ptr %p, align 1\n'
            '  %n = mul <4 x i32> %v, <i32 3, i32 5, i32 7, i32 11>\n'
            '  store <4 x i32> %n, ptr %p, align 1\n' + _cont(0),
+}
+
+# Stencils without value holes, for code models that cannot hold them (AArch64 small:
+# constants and counters through ADRP + ADD/LDR, runtime addresses through the GOT).
+FIXED_SLOT_STENCILS = {
+    "count_at_0": '  %v = load i64, ptr @"__addr.counter"\n  %n = add i64 %v, 1\n'
+                  '  store i64 %n, ptr @"__addr.counter"\n'
+                  '  %a = ptrtoint ptr @"__addr.counter" to i64\n  store i64 %a, ptr %s\n' + _cont(0),
+    "vec_at_8": '  %p = getelementptr i8, ptr %s, i64 8\n  %v = load <4 x i32>, ptr %p, align 1\n'
+                '  %n = mul <4 x i32> %v, <i32 3, i32 5, i32 7, i32 11>\n'
+                '  store <4 x i32> %n, ptr %p, align 1\n' + _cont(0),
+    "fn_at_24": '  %p = getelementptr i8, ptr %s, i64 24\n  %a = ptrtoint ptr @pyemu_load to i64\n'
+                '  store i64 %a, ptr %p\n' + _cont(0),
 }
 
 # Stencils the library build must refuse.
@@ -88,7 +105,7 @@ def module(names=None, *, bad=(), dso_local_holes=True, triple=None):
     bad ones `bad`.  dso_local_holes=False declares value holes as the first draft of the
     contract did (without dso_local): fine on x86-64, refused for AArch64."""
     names = list(STENCILS) if names is None else list(names)
-    bodies = {n: STENCILS[n] for n in names}
+    bodies = {n: {**STENCILS, **FIXED_SLOT_STENCILS}[n] for n in names}
     bodies.update({n: BAD_STENCILS[n] for n in bad})
     text = "\n".join(bodies.values())
     roles = sorted({r for r in ("imm", "reg", "rm", "disp") if f'@"__hole.{r}"' in text})
@@ -96,8 +113,7 @@ def module(names=None, *, bad=(), dso_local_holes=True, triple=None):
     lines = [f'target triple = "{triple}"'] if triple else []
     lines += [f'@"__hole.{r}" = external {dso}global i8, !absolute_symbol !0' for r in roles]
     lines += [decl for sym, decl in DECLS.items()
-              if f'@"{sym}"' in text or f"@{sym}(" in text or f"@{sym}\n" in text
-              or f"@{sym}," in text]
+              if re.search(r'@"?' + re.escape(sym) + r'"?(?![\w.])', text)]
     for name, body in bodies.items():
         lines.append(f'define i32 @"{name}"(ptr %s, ptr %e) #0 {{\n{body}}}')
     lines.append('attributes #0 = { nounwind "no-jump-tables"="true" "frame-pointer"="none" }')

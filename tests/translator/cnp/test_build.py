@@ -3,8 +3,9 @@ import pytest
 
 from emu.translator.cnp import StencilBuildError, build_library
 from emu.translator.cnp.library import S_SIZE, S_TRIM
-from emu.translator.cnp.relocs import (KIND_A64_BRANCH26, KIND_A64_MOVW_G0_NC, KIND_A64_MOVW_G3,
-                                       KIND_X86_ABS32, KIND_X86_PC32, R_KIND, R_TARGET,
+from emu.translator.cnp.relocs import (KIND_A64_BRANCH26, KIND_A64_GOT_LO12, KIND_A64_GOT_PAGE,
+                                       KIND_A64_MOVW_G0_NC, KIND_A64_MOVW_G3, KIND_X86_ABS32,
+                                       KIND_X86_GOTPC32, KIND_X86_PC32, R_KIND, R_TARGET,
                                        TARGET_ADDR, TARGET_CONT, TARGET_RODATA, TARGET_RUNTIME,
                                        TARGET_VALUE)
 
@@ -45,16 +46,19 @@ def test_fixed_name_order_is_kept():
 
 def test_x86_64_relocation_kinds(x86_lib):
     # PIC + small code model: holes are absolute 32-bit immediates, everything else
-    # (continuations, runtime calls, counters, constants) rel32.
-    assert kinds_by_target(x86_lib) == {TARGET_VALUE: {KIND_X86_ABS32}, TARGET_CONT: {KIND_X86_PC32},
-                                        TARGET_RUNTIME: {KIND_X86_PC32}, TARGET_ADDR: {KIND_X86_PC32},
-                                        TARGET_RODATA: {KIND_X86_PC32}}
+    # (continuations, runtime calls, counters, constants) rel32; a runtime function's
+    # address is read from a GOT slot.
+    assert kinds_by_target(x86_lib) == {
+        TARGET_VALUE: {KIND_X86_ABS32}, TARGET_CONT: {KIND_X86_PC32},
+        TARGET_RUNTIME: {KIND_X86_PC32, KIND_X86_GOTPC32}, TARGET_ADDR: {KIND_X86_PC32},
+        TARGET_RODATA: {KIND_X86_PC32}}
 
 
 def test_aarch64_relocation_kinds():
     lib = build_library(module(), A64)
     found = kinds_by_target(lib)
-    assert found[TARGET_CONT] == found[TARGET_RUNTIME] == {KIND_A64_BRANCH26}
+    assert found[TARGET_CONT] == {KIND_A64_BRANCH26}
+    assert found[TARGET_RUNTIME] == {KIND_A64_BRANCH26, KIND_A64_GOT_PAGE, KIND_A64_GOT_LO12}
     for target in (TARGET_VALUE, TARGET_ADDR, TARGET_RODATA):
         assert found[target] <= set(range(KIND_A64_MOVW_G0_NC, KIND_A64_MOVW_G3 + 1)), target
 

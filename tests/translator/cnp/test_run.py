@@ -128,6 +128,13 @@ def test_runtime_calls_through_stubs(emitter, host_lib, runtime):
     assert run(e.start)[0] == DISPATCH_RESULT
 
 
+def test_runtime_function_address_from_got_slot(emitter, host_lib, runtime):
+    # `ptrtoint @pyemu_load` reads the stub's address word (x86-64 GOTPCRELX): the real
+    # function's address.
+    e = emitter.emit(*pieces(host_lib, ("store_fn", {"reg": 16}), ("ret_imm", {"imm": 0})))
+    assert run(e.start)[1].r[2] == runtime.addresses["pyemu_load"]
+
+
 def test_address_hole_counter(emitter, host_lib, far_arena):
     counter = far_arena.alloc_data(8)
     e = emitter.emit(*pieces(host_lib, ("count", {"counter": counter, "reg": 0}), ("ret_imm", {"imm": 0})))
