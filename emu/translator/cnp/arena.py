@@ -110,7 +110,9 @@ def _icache_flusher(arch):
 class Arena:
     """Executable memory for copy-and-patch code.  See the module docstring.
 
-    Arena(size=None, arch=None, mode="auto", fixed_size=1 MB, address_hint=0)
+    Arena(size=None, arch=None, mode="auto", fixed_size=None, address_hint=0)
+      size: default 256 MB (x86-64) / 128 MB (AArch64), reserved, not committed.
+      fixed_size: room for stubs and constants; default 1 MB (an eighth of a small arena).
       mode: "auto" (read+write+execute, else double mapping), "rwx", "dual".
       address_hint: preferred address of the executable view (tests use it to put the
       arena far from everything else); the kernel may ignore it.
@@ -118,10 +120,10 @@ class Arena:
       live at `base` (not executable; for emitting another architecture's code in tests).
     """
 
-    def __init__(self, size=None, *, arch=None, mode="auto", fixed_size=DEFAULT_FIXED,
-                 address_hint=0):
+    def __init__(self, size=None, *, arch=None, mode="auto", fixed_size=None, address_hint=0):
         self.arch = arch or host_arch()
         size = int(size or DEFAULT_SIZE[self.arch])
+        fixed_size = _fixed_size(size, fixed_size)
         self._check_sizes(size, fixed_size)
         if self.arch != host_arch():
             raise ArenaError(f"an executable arena for {self.arch} cannot run on this "
@@ -167,13 +169,14 @@ class Arena:
         self.base, self.mem, self.mode = rx, _view(rw, size), "dual"
 
     @classmethod
-    def over_buffer(cls, mem, base, arch, *, fixed_size=4096):
+    def over_buffer(cls, mem, base, arch, *, fixed_size=None):
         """An arena over `mem` (uint8, C-contiguous) whose first byte is at address `base`."""
         self = cls.__new__(cls)
         self.arch = arch
         if not (isinstance(mem, np.ndarray) and mem.dtype == np.uint8 and mem.ndim == 1
                 and mem.flags.c_contiguous and mem.flags.writeable):
             raise ArenaError("over_buffer: mem must be a writable C-contiguous uint8 array")
+        fixed_size = _fixed_size(mem.shape[0], fixed_size)
         self._check_sizes(mem.shape[0], fixed_size)
         self._maps, self._closed = [], False
         self.base, self.mem, self.mode = int(base), mem, "buffer"
@@ -295,6 +298,13 @@ class Arena:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _fixed_size(size, fixed_size):
+    """The fixed part: as asked, else 1 MB or an eighth of a smaller arena."""
+    if fixed_size is not None:
+        return int(fixed_size)
+    return max(CODE_ALIGN, min(DEFAULT_FIXED, size // 8) & ~(CODE_ALIGN - 1))
 
 
 def _align(x, a):

@@ -57,7 +57,7 @@ from .relocs import (ERR_CONT_UNSET, ERR_CONT_PIECE, ERR_FULL, ERR_OUTSIDE, ERR_
                      KIND_A64_MOVW_G0, KIND_A64_MOVW_G3, KIND_NAMES, KIND_X86_ABS32,
                      KIND_X86_ABS32S, KIND_X86_ABS64, KIND_X86_GOTPC32, KIND_X86_PC64, OK, R_ADDEND, R_INDEX,
                      R_KIND, R_OFFSET, R_TARGET, STATUS_TEXT, STUB_SLOT_OFFSET, TARGET_ADDR,
-                     TARGET_CONT, TARGET_RUNTIME, TARGET_VALUE, apply_patch)
+                     TARGET_CONT, TARGET_RUNTIME, TARGET_VALUE, apply_patch, copy_bytes)
 
 _X86_SLOT = STUB_SLOT_OFFSET[X86_64]
 _A64_SLOT = STUB_SLOT_OFFSET[AARCH64]
@@ -68,7 +68,7 @@ class EmitError(Exception):
     range...).  Nothing was written."""
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _cont_target(conts, out_addr, i, k, n):
     """Address continuation k of piece i goes to, or a negative status."""
     c = conts[i, k]
@@ -84,14 +84,14 @@ def _cont_target(conts, out_addr, i, k, n):
     return out_addr[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _falls_through(conts, i, n):
     """Does continuation 0 of piece i go to piece i + 1?"""
     c = conts[i, 0]
     return i + 1 < n and (c == 0 or c == -2 - i)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _is_absolute(kind):
     return (kind == KIND_X86_ABS64 or kind == KIND_X86_ABS32 or kind == KIND_X86_ABS32S
             or kind == KIND_A64_ABS64 or kind == KIND_A64_ABS32
@@ -137,7 +137,7 @@ def emit_pieces(code, stencils, relocs, runtime, rodata_base, mem, mem_base, sta
             size -= stencils[sid, S_TRIM]
         src = stencils[sid, S_OFFSET]
         dst = out_addr[i] - mem_base
-        mem[dst:dst + size] = code[src:src + size]
+        copy_bytes(mem, dst, code, src, size)
         for r in range(stencils[sid, S_RELOC_BEGIN], stencils[sid, S_RELOC_END]):
             off = relocs[r, R_OFFSET]
             kind = relocs[r, R_KIND]
@@ -286,8 +286,9 @@ class Emitter:
         """Re-point a continuation patch site (a row of Emission.sites, or (addr, kind,
         addend)) at address `target`."""
         if len(site) == 5:
-            site = site[SITE_ADDR:]
-        addr, kind, addend = (int(x) for x in site)
+            addr, kind, addend = int(site[SITE_ADDR]), int(site[SITE_KIND]), int(site[SITE_ADDEND])
+        else:
+            addr, kind, addend = (int(x) for x in site)
         arena = self.arena
         if arena.mem is None:
             raise ArenaError("arena is closed")

@@ -25,7 +25,10 @@ The only GOT slots here are the address words of the runtime stubs (see arena.py
 relocations are accepted for runtime symbols only.
 """
 import numpy as np
-from numba import njit
+from llvmlite import ir as llir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .contract import AARCH64, X86_64
 
@@ -169,29 +172,74 @@ def field_width(kind):
     return 8 if kind in (KIND_X86_ABS64, KIND_X86_PC64, KIND_A64_ABS64) else 4
 
 
-@njit(cache=True, nogil=True)
+@intrinsic
+def _raw_load32(typingctx, address):
+    def codegen(context, builder, signature, args):
+        ptr = builder.inttoptr(args[0], llir.IntType(32).as_pointer())
+        return builder.zext(builder.load(ptr, align=1), llir.IntType(64))
+    return types.int64(types.int64), codegen
+
+
+@intrinsic
+def _raw_store32(typingctx, address, value):
+    def codegen(context, builder, signature, args):
+        ptr = builder.inttoptr(args[0], llir.IntType(32).as_pointer())
+        builder.store(builder.trunc(args[1], llir.IntType(32)), ptr, align=1)
+        return context.get_dummy_value()
+    return types.void(types.int64, types.int64), codegen
+
+
+@intrinsic
+def _raw_store64(typingctx, address, value):
+    def codegen(context, builder, signature, args):
+        ptr = builder.inttoptr(args[0], llir.IntType(64).as_pointer())
+        builder.store(args[1], ptr, align=1)
+        return context.get_dummy_value()
+    return types.void(types.int64, types.int64), codegen
+
+
+@intrinsic
+def _raw_copy(typingctx, dst, src, count):
+    """memcpy(dst, src, count) between int64 addresses (regions must not overlap)."""
+    def codegen(context, builder, signature, args):
+        i8p = llir.IntType(8).as_pointer()
+        cgutils.raw_memcpy(builder, builder.inttoptr(args[0], i8p), builder.inttoptr(args[1], i8p),
+                           args[2], 1)
+        return context.get_dummy_value()
+    return types.void(types.int64, types.int64, types.int64), codegen
+
+
+@njit(cache=True, nogil=True, inline="always")
+def copy_bytes(dst, d, src, s, count):
+    """dst[d:d + count] = src[s:s + count] for two distinct uint8 arrays; the caller has
+    checked both ranges."""
+    _raw_copy(np.int64(dst.ctypes.data) + d, np.int64(src.ctypes.data) + s, np.int64(count))
+
+
+# Each store is one instruction (x86-64 and AArch64 both allow unaligned stores to normal
+# memory): a jump being re-pointed is never seen half-written.  Callers check that
+# [o, o + width) lies inside mem.
+@njit(cache=True, nogil=True, inline="always")
 def _load32(mem, o):
-    return np.int64(mem[o:o + 4].view(np.uint32)[0])
+    return _raw_load32(np.int64(mem.ctypes.data) + o)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _store32(mem, o, v):
-    # One 32-bit store (x86 and AArch64 both allow it unaligned): a jump being re-pointed
-    # is never seen half-written.
-    mem[o:o + 4].view(np.uint32)[0] = np.uint32(v & 0xFFFFFFFF)
+    _raw_store32(np.int64(mem.ctypes.data) + o, np.int64(v))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _store64(mem, o, v):
-    mem[o:o + 8].view(np.uint64)[0] = np.uint64(v)
+    _raw_store64(np.int64(mem.ctypes.data) + o, np.int64(v))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _a64_page_delta(x, P):
     return (x & ~np.int64(0xFFF)) - (P & ~np.int64(0xFFF))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def apply_patch(mem, o, kind, P, S, A):
     """Write the field of relocation `kind` at mem[o] for target S, addend A and field
     address P.  Returns OK, ERR_RANGE or ERR_KIND; the caller has checked that mem[o:o+8]
