@@ -248,12 +248,14 @@ class Emitter:
         ArenaFull when the code does not fit, EmitError for bad requests."""
         ids = np.asarray(ids, dtype=np.int32)
         n = ids.shape[0]
-        if values is None:
-            values = np.zeros((n, self.n_roles), dtype=np.uint32)
-        if addrs is None:
-            addrs = np.zeros((n, self.n_addrs), dtype=np.uint64)
-        if conts is None:
-            conts = np.zeros((n, N_CONTS), dtype=np.int64)
+        values = (np.zeros((n, self.n_roles), dtype=np.uint32) if values is None
+                  else np.ascontiguousarray(values, dtype=np.uint32))
+        addrs = (np.zeros((n, self.n_addrs), dtype=np.uint64) if addrs is None
+                 else np.ascontiguousarray(addrs, dtype=np.uint64))
+        conts = (np.zeros((n, N_CONTS), dtype=np.int64) if conts is None
+                 else np.ascontiguousarray(conts, dtype=np.int64))
+        if ids.ndim != 1 or values.ndim != 2 or addrs.ndim != 2 or conts.ndim != 2:
+            raise EmitError("emit: ids must be 1-D; values, addrs and conts 2-D (one row per piece)")
         out_addr = np.empty(n, dtype=np.int64)
         out_sites = np.empty((n * self.max_sites, 5), dtype=np.int64)
         end = self.emit_into(ids, values, addrs, conts, out_addr, out_sites, trim=trim)
