@@ -65,7 +65,7 @@ _A64_SLOT = STUB_SLOT_OFFSET[AARCH64]
 
 class EmitError(Exception):
     """The pieces cannot be emitted as asked (bad id, unset continuation, value out of
-    range...).  Nothing was written."""
+    range...).  Nothing was committed to the arena."""
 
 
 @njit(cache=True, nogil=True, inline="always")

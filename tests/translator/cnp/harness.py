@@ -1,6 +1,7 @@
 """Helpers of the copy-and-patch tests: the CPU-state stand-in, runtime functions, calling
 emitted code, building emission requests."""
 import ctypes
+import os
 
 import numpy as np
 from numba import cfunc, types
@@ -8,8 +9,9 @@ from numba import cfunc, types
 from .stencil_ir import REGS
 
 # Where the test arena asks to be: tens of terabytes away from the process's libraries,
-# heap and numba's code, so that runtime calls only work through the 64-bit stubs.
-FAR_HINT = 0x3F00_0000_0000
+# heap and numba's code, so that runtime calls only work through the 64-bit stubs (one
+# slot per process, for parallel test workers).
+FAR_HINT = 0x3F00_0000_0000 + (os.getpid() % 4096) * (1 << 32)
 
 ENTRY = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_void_p)
 LOAD = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32,
