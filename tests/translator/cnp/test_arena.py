@@ -68,3 +68,23 @@ def test_limits_and_bad_requests():
     arena.close()
     arena.close()                                   # closing twice is harmless
     assert arena.mem is None
+
+
+def test_refused_rwx_falls_back_to_double_mapping(monkeypatch):
+    import errno
+
+    from emu.translator.cnp import arena as arena_module
+    real = arena_module._mmap
+
+    def no_wx(addr, size, prot, flags, fd=-1):
+        if prot & arena_module.PROT_WRITE and prot & arena_module.PROT_EXEC:
+            raise OSError(errno.EACCES, "denied (as by SELinux execmem)")
+        return real(addr, size, prot, flags, fd)
+
+    monkeypatch.setattr(arena_module, "_mmap", no_wx)
+    with Arena(1 << 16) as arena:
+        assert arena.mode == "dual"
+        arena.write(arena.code_start, b"\xc3")
+        assert arena.read(arena.code_start, 1) == b"\xc3"
+    with pytest.raises(ArenaError, match="read\\+write\\+execute mapping: .*denied"):
+        Arena(1 << 16, mode="rwx")
