@@ -662,7 +662,7 @@ class Machine:
     def close(self):
         if self.watchdog:
             self.watchdog.stop()
-        self.translator.engine.close()
+        self.translator.close()
         callbacks.unregister_machine(self.cpu_addr)
         for b in self.serial_backends:
             b.close()

@@ -131,6 +131,7 @@ TlbEntry = StructDesc("TlbEntry", [
 
 STATE_FIELDS = [
     ("regs", "u64", 16),
+    ("zero", "u64", None),       # always 0: stencils address "no base/index register" here
     ("eip", "u64", None),
     ("eflags", "u32", None),     # every EFLAGS bit except CF PF AF ZF SF OF
     ("cc_op", "u32", None),

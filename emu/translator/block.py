@@ -38,6 +38,11 @@ class Insn:
 
     # note: `index` is the position in the block; the SIB index register is `index_reg`
     @property
+    def fop(self):
+        """The x87 opcode the FPU records (FOP): first byte & 7 << 8 | ModRM."""
+        return ((self.opcode & 7) << 8) | (self.mod << 6) | (self.reg << 3) | self.rm
+
+    @property
     def mnemonic(self):
         return self.form.mnemonic if self.form else "(bad)"
 
@@ -61,6 +66,20 @@ def _check_attributes(g, insn):
     return False
 
 
+def emit_instruction(g, insn):
+    """One instruction's meaning, through g: the decoder's verdict, the table
+    row's attribute checks, then its `op_*` (a block and a stencil alike)."""
+    g.begin(insn)
+    if insn.error == T.ERR_UD:
+        g.raise_now(VEC_UD)
+    elif insn.error == T.ERR_TOO_LONG:
+        g.raise_now(VEC_GP, 0)
+    elif insn.error != T.ERR_NONE:
+        raise TranslationError("instruction at %#x is truncated" % insn.eip)
+    elif not _check_attributes(g, insn):
+        lookup(insn.form.mnemonic)(g, insn)
+
+
 def emit_block(insns, name, tb_eip, cs_base, hflags, trace=False, hot_threshold=None):
     """Build the module for one block; returns (module, IRGen).  With
     hot_threshold (tier 1) the block counts its executions (gen.py)."""
@@ -69,15 +88,7 @@ def emit_block(insns, name, tb_eip, cs_base, hflags, trace=False, hot_threshold=
     if trace:
         g.emit_trace()
     for insn in insns:
-        g.begin(insn)
-        if insn.error == T.ERR_UD:
-            g.raise_now(VEC_UD)
-        elif insn.error == T.ERR_TOO_LONG:
-            g.raise_now(VEC_GP, 0)
-        elif insn.error != T.ERR_NONE:
-            raise TranslationError("instruction at %#x is truncated" % insn.eip)
-        elif not _check_attributes(g, insn):
-            lookup(insn.form.mnemonic)(g, insn)
+        emit_instruction(g, insn)
         if g.terminated:
             break
         g.commit()

@@ -30,6 +30,7 @@ from .exits import (EXIT_EXCEPTION, EXIT_HLT, EXIT_HOT, EXIT_REQUEST, EXIT_STOP,
 from .irstate import (I8, I16, I32, I64, INT_TYPES, PTR, TB_FN, c32, c64, const, field_ptr,
                       load_field, load_function_pointer, opaque_global, store_field)
 from . import callbacks
+from .operands import Hole
 
 PAGE_MASK = 0xFFFFF000
 N_SLOTS = 2     # direct (chainable) exits per block: taken / not taken
@@ -43,11 +44,12 @@ class TranslationError(Exception):
 
 class _Snapshot:
     """Register cache contents: values are ir.Values or absent (still in memory)."""
-    __slots__ = ("regs", "dirty", "cc", "cc_dirty", "eflags", "eflags_dirty")
+    __slots__ = ("regs", "dirty", "cc", "cc_dirty", "eflags", "eflags_dirty", "rt_writes")
 
     def __init__(self):
         self.regs = {}
         self.dirty = set()
+        self.rt_writes = ()     # stencils: (byte-offset role, size, value) in program order
         self.cc = None          # (static op or None, op value, dst, src, src2)
         self.cc_dirty = False
         self.eflags = None
@@ -61,6 +63,7 @@ class _Snapshot:
         c.cc_dirty = self.cc_dirty
         c.eflags = self.eflags
         c.eflags_dirty = self.eflags_dirty
+        c.rt_writes = self.rt_writes
         return c
 
 
@@ -85,8 +88,7 @@ class IRGen:
         self.stack32 = bool(hflags & H.HF_SS32)
         self.pe = bool(hflags & H.HF_PE)
         self.vm = bool(hflags & H.HF_VM)
-        self.slots = opaque_global(module, ir.ArrayType(PTR, N_SLOTS), name + "_slots")
-        self.slots.initializer = ir.Constant(ir.ArrayType(PTR, N_SLOTS), [ir.Constant(PTR, None)] * N_SLOTS)
+        self.slots = self._chain_slots()
         self.slot_targets = []          # target eip of each slot
         self._decls = {}
         self.committed = _Snapshot()
@@ -103,6 +105,12 @@ class IRGen:
 
     # ------------------------------------------------------------------
     # function structure
+    def _chain_slots(self):
+        """The block's chain slots: a global of its own module (one pointer per direct exit)."""
+        slots = opaque_global(self.module, ir.ArrayType(PTR, N_SLOTS), self.name + "_slots")
+        slots.initializer = ir.Constant(ir.ArrayType(PTR, N_SLOTS), [ir.Constant(PTR, None)] * N_SLOTS)
+        return slots
+
     def _prologue(self):
         b = self.b
         req = load_field(b, self.s, "exit_request")
@@ -191,15 +199,16 @@ class IRGen:
         b.position_at_end(out)
         store_field(b, self.s, c32(0), "smc_exit")
         self._sync(self.committed)
-        self._refund(self.insn.index + 1)
-        store_field(b, self.s, c64(self.insn.next_eip), "eip")
+        self._refund(done=True)
+        store_field(b, self.s, self._u64(self.insn.next_eip), "eip")
         self._tail_dispatch()
         b.position_at_end(cont)
 
     @property
     def staged_writes(self):
         p, c = self.pending, self.committed
-        return p.regs != c.regs or p.cc is not c.cc or p.eflags is not c.eflags
+        return (p.regs != c.regs or p.cc is not c.cc or p.eflags is not c.eflags
+                or p.rt_writes != c.rt_writes)
 
     # ------------------------------------------------------------------
     # types and constants
@@ -207,9 +216,48 @@ class IRGen:
     def ty(size):
         return INT_TYPES[size]
 
+    def const(self, v, size=4):
+        """v as an i<8*size>: a Python int becomes a constant; an operand left
+        open (operands.Hole) or an IR value is truncated or zero-extended."""
+        if isinstance(v, int):
+            return const(v, size)
+        return self.value(v, size)
+
+    def value(self, v, size=4):
+        """The IR value of an operand, whatever it is (int, Hole, IR value)."""
+        if isinstance(v, int):
+            return const(v, size)
+        if isinstance(v, Hole):
+            v = self.hole(v.role)
+        t = INT_TYPES[size]
+        if v.type == t:
+            return v
+        return self.b.zext(v, t) if v.type.width < t.width else self.b.trunc(v, t)
+
     @staticmethod
-    def const(v, size=4):
-        return const(v, size)
+    def known(v):
+        """The Python int of an operand when it has one (else None)."""
+        return v if isinstance(v, int) else None
+
+    def hole(self, role):
+        """A stencil's hole (StencilGen); a whole-block translation has none."""
+        raise TranslationError("operand %s left open in a block translation" % role)
+
+    def low(self, v, size):
+        """The low `size` bytes of an operand: an int when it has one (v & mask),
+        else its IR value at that size."""
+        if isinstance(v, int):
+            return v & ((1 << (8 * size)) - 1)
+        return self.value(v, size)
+
+    def reg_number(self, r):
+        """A general register's number as an i32 (for a helper that takes one)."""
+        if isinstance(r, int):
+            return c32(r)
+        return self.value(Hole(r.field + "_num"), 4)
+
+    def _u64(self, v):
+        return c64(v) if isinstance(v, int) else self.value(v, 8)
 
     @staticmethod
     def bool(v):
@@ -423,7 +471,15 @@ class IRGen:
     def _imm_value(self, insn, n):
         kinds = T.FORM_KIND[insn.form.index]
         first = list(kinds[:n]).count(T.K_I) == 0
+        if first and isinstance(insn.imm, Hole):
+            return Hole("imm_s"), insn.immsize     # the hole holds it sign-extended already
         return (insn.imm, insn.immsize) if first else (insn.imm2, 1)
+
+    def _moffs(self, insn):
+        """The offset of a moffs operand (MOV AL, [moffs] and the like)."""
+        if isinstance(insn.disp, int):
+            return c32(insn.disp & (0xFFFFFFFF if insn.addrsize == 4 else 0xFFFF))
+        return self.addr_mask(self.value(insn.disp, 4), insn.addrsize)
 
     def read(self, insn, n, size=None):
         """Operand n's value, at `size` (immediates are sign-extended to it)."""
@@ -446,6 +502,8 @@ class IRGen:
             return self.reg(int(T.FORM_EXTRA[insn.form.index, n]), size)
         if kind == T.K_I:
             v, isize = self._imm_value(insn, n)
+            if not isinstance(v, int):
+                return self.value(v, size)
             bits = 8 * isize
             if v & (1 << (bits - 1)) and size > isize:
                 v -= 1 << bits
@@ -453,7 +511,7 @@ class IRGen:
         if kind == T.K_ONE:
             return const(1, size)
         if kind == T.K_O:
-            return self.load(insn.seg, c32(insn.disp & (0xFFFFFFFF if insn.addrsize == 4 else 0xFFFF)), size)
+            return self.load(insn.seg, self._moffs(insn), size)
         if kind == T.K_SEG:
             return self.zext(self.seg_selector(int(T.FORM_EXTRA[insn.form.index, n])), size)
         if kind == T.K_S:
@@ -478,8 +536,7 @@ class IRGen:
         if kind == T.K_REG:
             return self.set_reg(int(T.FORM_EXTRA[insn.form.index, n]), size, value)
         if kind == T.K_O:
-            return self.store(insn.seg, c32(insn.disp & (0xFFFFFFFF if insn.addrsize == 4 else 0xFFFF)),
-                              size, value)
+            return self.store(insn.seg, self._moffs(insn), size, value)
         raise TranslationError("cannot write operand kind %d of %s" % (kind, insn.form))
 
     def is_memory(self, insn, n):
@@ -663,13 +720,17 @@ class IRGen:
         if snap.eflags_dirty:
             store_field(b, self.s, snap.eflags, "eflags")
 
-    def _refund(self, executed):
-        """Give back the budget of the instructions after the first `executed`."""
-        unexecuted = self.n_insns - executed
+    def _refund(self, done):
+        """Give back the budget of the block's instructions that did not run:
+        those after this one (done), or this one too (a fault)."""
+        unexecuted = self._unexecuted(done)
         if unexecuted:
             b = self.b
             budget = load_field(b, self.s, "budget")
-            store_field(b, self.s, b.add(budget, c64(unexecuted)), "budget")
+            store_field(b, self.s, b.add(budget, self._u64(unexecuted)), "budget")
+
+    def _unexecuted(self, done):
+        return max(0, self.n_insns - (self.insn.index + (1 if done else 0)))
 
     def _tail_dispatch(self):
         """Continue at the EIP in the state (the instructions are complete)."""
@@ -699,13 +760,18 @@ class IRGen:
         """No interrupt before the next instruction has run (the STI and MOV SS
         shadows, SDM Vol. 2B STI and Vol. 3A 6.8.3)."""
         store_field(self.b, self.s, c32(1), "irq_inhibit")
-        store_field(self.b, self.s, c32(self.insn.next_eip), "inhibit_eip")
+        store_field(self.b, self.s, self.value(self.insn.next_eip, 4), "inhibit_eip")
 
     def _emit_fault_exit(self):
         self._sync(self.committed)
-        self._refund(self.insn.index)
-        store_field(self.b, self.s, c64(self.insn.eip), "eip")
+        self._refund(done=False)
+        store_field(self.b, self.s, self._u64(self.insn.eip), "eip")
         self.b.ret(c32(EXIT_EXCEPTION))
+
+    @staticmethod
+    def _target(target):
+        """A branch target: an EIP (int, kept to 32 bits) or an operand left open."""
+        return target & 0xFFFFFFFF if isinstance(target, int) else target
 
     def _slot(self, target):
         if target in self.slot_targets:
@@ -741,22 +807,22 @@ class IRGen:
             store_field(b, self.s, b.ptrtoint(slot_ptr, I64), "link_slot")
         self._tail_dispatch()
 
-    def _finish_exit(self, executed):
+    def _finish_exit(self):
         self.commit_for_exit()
-        self._refund(executed)
+        self._refund(done=True)
 
     def commit_for_exit(self):
         self._sync(self.pending)
 
     def jump(self, target):
         """End the block, continuing at EIP = target (a Python int: chainable)."""
-        self._finish_exit(self.insn.index + 1)
-        self._emit_chain(target & 0xFFFFFFFF)
+        self._finish_exit()
+        self._emit_chain(self._target(target))
         self.terminated = True
 
     def jump_indirect(self, eip):
         """End the block, continuing at a computed EIP (i32)."""
-        self._finish_exit(self.insn.index + 1)
+        self._finish_exit()
         store_field(self.b, self.s, self.zext(eip, 4), "eip")
         self._tail_dispatch()
         self.terminated = True
@@ -773,8 +839,8 @@ class IRGen:
     def _finish_exit_here(self, blk, target):
         self.b.position_at_end(blk)
         self._sync(self.pending)
-        self._refund(self.insn.index + 1)
-        self._emit_chain(target & 0xFFFFFFFF)
+        self._refund(done=True)
+        self._emit_chain(self._target(target))
 
     def exit_if(self, cond, target):
         """Leave the block for EIP = target when cond holds (the instruction is complete)."""
@@ -786,7 +852,7 @@ class IRGen:
 
     def jump_indirect_from_state(self):
         """End the block at the EIP a helper stored (the mode may have changed)."""
-        self._finish_exit(self.insn.index + 1)
+        self._finish_exit()
         self._tail_dispatch()
         self.terminated = True
 
@@ -809,8 +875,8 @@ class IRGen:
 
     def exit_code(self, code, eip):
         """End the block returning `code` to Python with EIP = eip (constant)."""
-        self._finish_exit(min(self.insn.index + 1, self.n_insns))
-        store_field(self.b, self.s, c64(eip), "eip")
+        self._finish_exit()
+        store_field(self.b, self.s, self._u64(eip), "eip")
         self.b.ret(c32(code))
         self.terminated = True
 
@@ -842,13 +908,13 @@ class IRGen:
         """INT n / INT3 / INTO: deliver `vector` with EIP after the instruction
         (flags: the EXC_* bits, EXC_SOFTWARE at least)."""
         b = self.b
-        self._finish_exit(self.insn.index + 1)
-        store_field(b, self.s, c32(vector), "exc_vector")
+        self._finish_exit()
+        store_field(b, self.s, self.value(vector, 4), "exc_vector")
         store_field(b, self.s, c32(0), "exc_error")
         store_field(b, self.s, c32(flags), "exc_flags")
         # the INT's own address: a fault while delivering it is reported there
-        store_field(b, self.s, c64(self.insn.eip), "exc_addr")
-        store_field(b, self.s, c64(self.insn.next_eip), "eip")
+        store_field(b, self.s, self._u64(self.insn.eip), "exc_addr")
+        store_field(b, self.s, self._u64(self.insn.next_eip), "eip")
         b.ret(c32(EXIT_EXCEPTION))
         self.terminated = True
 
@@ -871,7 +937,7 @@ class IRGen:
         self.pending.dirty.clear()
         self.pending.cc_dirty = False
         self.pending.eflags_dirty = False
-        store_field(b, self.s, c64(self.insn.eip), "eip")
+        store_field(b, self.s, self._u64(self.insn.eip), "eip")
         vals = [self.zext(a, 4) if a.type.width <= 32 else a for a in args]
         vals = [b.zext(v, I64) if v.type.width < 64 else v for v in vals]
         while len(vals) < 3:
@@ -892,10 +958,10 @@ class IRGen:
         b.position_at_end(fault)
         self._emit_fault_exit()
         b.position_at_end(stop)
-        self._refund(self.insn.index + 1)
+        self._refund(done=True)
         b.ret(c32(EXIT_STOP))
         b.position_at_end(jump)
-        self._refund(self.insn.index + 1)
+        self._refund(done=True)
         self._tail_dispatch()
         b.position_at_end(ok)
         cont = self.block("h.cont")

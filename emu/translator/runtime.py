@@ -161,18 +161,21 @@ def build_runtime_ir():
 
 class Runtime:
     def __init__(self):
-        add_symbol("softmmu_read", softmmu.softmmu_read.address)
-        add_symbol("softmmu_write", softmmu.softmmu_write.address)
-        for name, addr in callbacks.symbol_addresses().items():
-            add_symbol(name, addr)
         from ..fpu import native as fpu_native      # the x87 soft-float entry points
-        for name, addr in fpu_native.symbol_addresses().items():
+        # every symbol generated code may name: {name: address} (the copy-and-patch
+        # tier binds its stencils to these too)
+        self.symbols = {"softmmu_read": softmmu.softmmu_read.address,
+                        "softmmu_write": softmmu.softmmu_write.address}
+        self.symbols.update(callbacks.symbol_addresses())
+        self.symbols.update(fpu_native.symbol_addresses())
+        for name, addr in self.symbols.items():
             add_symbol(name, addr)
         self.engine = JitEngine(ir_opt=2, codegen_opt=2)
         self.module_ir = build_runtime_ir()
         self.addresses, _ = self.engine.compile(str(self.module_ir), RUNTIME_FUNCTIONS)
         for name, addr in self.addresses.items():
             add_symbol(name, addr)
+        self.symbols.update(self.addresses)
 
 
 def runtime():

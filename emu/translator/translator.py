@@ -39,6 +39,15 @@ from .exits import EXIT_DEBUG
 from .jit import JitEngine
 from .objcache import ObjectCache
 from .tbcache import TranslationBlock, TranslationCache, jump_key
+from .cnp import ArenaFull
+
+
+def baseline_supported():
+    """Copy-and-patch needs relocations it knows (x86-64, AArch64) and a
+    little-endian host (holes.py: the 8-bit registers' offsets)."""
+    import platform
+    import sys
+    return sys.byteorder == "little" and platform.machine().lower() in ("x86_64", "amd64", "aarch64", "arm64")
 
 MAX_BLOCK_INSNS = 64
 # Tier up when a block has cost about as much running at tier 1 as its tier-2
@@ -50,22 +59,37 @@ MAX_BLOCK_INSNS = 64
 # most of the saving for loops that run many millions of times and compiles
 # nothing twice for code that runs thousands of times (most of a boot).
 DEFAULT_HOT_THRESHOLD = 1 << 20
+# From the baseline tier (stencils) the same rule gives fewer entries: a
+# block of stencils runs several times slower than its O2 code.
+BASELINE_HOT_THRESHOLD = 1 << 16
 
 
 def tier_from_env():
-    """PYEMU_TIER: 1 or 2 forces that tier for every block; unset (or 0): tiering."""
+    """PYEMU_TIER: 0 (or "baseline"), 1 or 2 forces that tier for every block;
+    unset (or "auto"): tiering."""
     v = os.environ.get("PYEMU_TIER", "").strip()
-    if v in ("", "0", "auto"):
+    if v in ("", "auto"):
         return None
-    if v not in ("1", "2"):
-        raise ValueError("PYEMU_TIER must be 1, 2 or unset, not %r" % v)
+    if v == "baseline":
+        return 0
+    if v not in ("0", "1", "2"):
+        raise ValueError("PYEMU_TIER must be 0 (baseline), 1, 2 or unset, not %r" % v)
     return int(v)
 
 
-def hot_threshold_from_env():
+def baseline_from_env():
+    """PYEMU_BASELINE=0 translates without the baseline tier (per-block LLVM
+    first, the portable way, as on a host copy-and-patch does not support)."""
+    v = os.environ.get("PYEMU_BASELINE", "").strip()
+    if v not in ("", "0", "1"):
+        raise ValueError("PYEMU_BASELINE must be 0 or 1, not %r" % v)
+    return v != "0"
+
+
+def hot_threshold_from_env(default=DEFAULT_HOT_THRESHOLD):
     v = os.environ.get("PYEMU_HOT", "").strip()
     try:
-        n = int(v) if v else DEFAULT_HOT_THRESHOLD
+        n = int(v) if v else default
     except ValueError:
         raise ValueError("PYEMU_HOT must be a number of executions, not %r" % v) from None
     return max(1, min(n, 0x7FFFFFFF))
@@ -144,10 +168,21 @@ class Translator:
         self.cache = TranslationCache(phys, cpu)
         self.objcache = objcache if objcache is not None else ObjectCache()
         self.tier = tier if tier is not None else tier_from_env()
-        self.hot_threshold = hot_threshold or hot_threshold_from_env()
+        self.baseline = None
+        if self.tier in (None, 0) and log is None and baseline_from_env() and baseline_supported():
+            from .baseline.tier import BaselineTier
+            from .runtime import runtime
+            self.hot_threshold = hot_threshold or hot_threshold_from_env(BASELINE_HOT_THRESHOLD)
+            self.baseline = BaselineTier(runtime().symbols, None if self.tier == 0 else self.hot_threshold,
+                                         MAX_BLOCK_INSNS)
+        else:
+            if self.tier == 0:
+                self.tier = 1           # no baseline here: its place is LLVM's first tier
+            self.hot_threshold = hot_threshold or hot_threshold_from_env()
         self.records = new_records(MAX_BLOCK_INSNS)
         self.log = log
         self.blocks_translated = 0      # blocks made for code not seen before (any tier)
+        self.baseline_blocks = 0        # of which made of stencils
         self.tier_ups = 0               # tier-1 blocks replaced by their tier-2 translation
         self.compiled = 0               # objects LLVM compiled (the rest came from a cache)
         self.translate_seconds = 0.0    # decode + IR + LLVM + load, first translations
@@ -199,21 +234,42 @@ class Translator:
         self.cache.remember_jump(tb, linear, jump_key(hflags, cpu.tlb_asid))
         return tb
 
-    def decode_at(self, linear, eip, hflags, user):
+    def decode_records(self, linear, eip, hflags, user):
+        """Decode the block at linear into self.records: (bytes fetched, records,
+        physical address of the first page, bytes on it).  CodeFetchFault when
+        not even the first instruction can be fetched."""
         data, phys0, first, phys1 = self._fetch(linear, user)
         buf = np.frombuffer(data, dtype=np.uint8)
         max_insns = 1 if hflags & (H.HF_SINGLE | H.HF_TF) else MAX_BLOCK_INSNS
-        n = decode_block(buf, 0, len(buf), first, eip, bool(hflags & H.HF_CS32), self.records, max_insns)
-        insns = []
-        offset = 0
+        recs = self.records
+        n = decode_block(buf, 0, len(buf), first, eip, bool(hflags & H.HF_CS32), recs, max_insns)
         for i in range(n):
-            rec = self.records[i]
-            if rec["error"] == T.ERR_TRUNCATED:
+            if recs[i]["error"] == T.ERR_TRUNCATED:
                 if i == 0:
                     # the instruction runs into a page that cannot be fetched
                     self.code_phys((linear + first) & 0xFFFFFFFF, user)
                     raise CodeFetchFault(linear + first)
+                n = i
                 break
+        return data, n, phys0, first
+
+    def byte_ranges(self, linear, phys0, first, nbytes, user):
+        """The physical ranges of a block's first nbytes: [(phys, length)], one per page."""
+        ranges = [(phys0, min(nbytes, first))]
+        if nbytes > first:
+            # an instruction is fetched from the next page: the walk the peek
+            # left out (SDM Vol. 3A 4.8: the accessed bits of the entries used)
+            phys1 = self.code_phys((linear + first) & 0xFFFFFFFF, user)
+            ranges.append((phys1, nbytes - first))
+        return ranges
+
+    def decode_at(self, linear, eip, hflags, user):
+        """The block at linear as Insn objects (the LLVM tier) and its byte ranges."""
+        data, n, phys0, first = self.decode_records(linear, eip, hflags, user)
+        insns = []
+        offset = 0
+        for i in range(n):
+            rec = self.records[i]
             length = int(rec["length"])
             insns.append(Insn(rec, i, data[offset:offset + length]))
             offset += length
@@ -224,13 +280,7 @@ class Translator:
                     offset -= sum(len(i.bytes) for i in insns[k:])
                     del insns[k:]
                     break
-        ranges = [(phys0, min(offset, first))]
-        if offset > first:
-            # an instruction is fetched from the next page: the walk the peek
-            # left out (SDM Vol. 3A 4.8: the accessed bits of the entries used)
-            phys1 = self.code_phys((linear + first) & 0xFFFFFFFF, user)
-            ranges.append((phys1, offset - first))
-        return insns, ranges
+        return insns, self.byte_ranges(linear, phys0, first, offset, user)
 
     def make_room(self):
         """When the engine holds as many objects as the process can map, start a
@@ -251,8 +301,17 @@ class Translator:
     def translate(self, linear, eip, cs_base, hflags, user):
         self.make_room()
         t0 = time.perf_counter()
+        if self.baseline is not None and not hflags & (H.HF_SINGLE | H.HF_TF) \
+                and not self.breakpoints:
+            tb = self._baseline_block(linear, eip, cs_base, hflags, user)
+            if tb is not None:
+                self.cache.add(tb)
+                self.blocks_translated += 1
+                self.baseline_blocks += 1
+                self.translate_seconds += time.perf_counter() - t0
+                return tb
         insns, ranges = self.decode_at(linear, eip, hflags, user)
-        tier = self.tier
+        tier = self.tier or None if self.baseline is not None else self.tier
         if tier is None:
             tier = 2 if self._tier2_cached(insns, linear, eip, cs_base, hflags) else 1
         tb = self._make_block(insns, ranges, linear, eip, cs_base, hflags, tier)
@@ -260,6 +319,43 @@ class Translator:
         self.blocks_translated += 1
         self.translate_seconds += time.perf_counter() - t0
         return tb
+
+    def _baseline_block(self, linear, eip, cs_base, hflags, user):
+        """The block made of stencils (baseline/tier.py), or None: LLVM makes it
+        (its first instruction cannot be a stencil, or its tier-2 code is on disk)."""
+        data, n, phys0, first = self.decode_records(linear, eip, hflags, user)
+        if self.tier is None and self.objcache.enabled:
+            nbytes = int(self.records["length"][:n].sum())
+            key = self.objcache.key(data[:nbytes], eip, cs_base, hflags, self._variant(2, False, False))
+            if key in self._loaded or self.objcache.contains(key):
+                return None
+        try:
+            made = self.baseline.make_block(self.records, n, eip, cs_base, hflags)
+        except ArenaFull:
+            self.flush_all()
+            made = self.baseline.make_block(self.records, n, eip, cs_base, hflags)
+        if made is None:
+            return None
+        nbytes = int(self.records["length"][:made.n_insns].sum())
+        ranges = self.byte_ranges(linear, phys0, first, nbytes, user)
+        tb = TranslationBlock(block_key(ranges[0][0], cs_base, hflags, eip), eip, linear, made.entry,
+                              made.data, list(made.slot_targets), ranges, made.n_insns, "bl_%x" % eip)
+        tb.tier = 0
+        tb.code = data[:nbytes]
+        return tb
+
+    def close(self):
+        """Free the compiled code (no block may run afterwards); keep new stencils on disk."""
+        self.engine.close()
+        if self.baseline is not None:
+            self.baseline.close()
+
+    def flush_all(self):
+        """Drop every block (the baseline arena is full): as make_room, between native runs."""
+        self.cache.flush()
+        if self.baseline is not None:
+            self.baseline.flush()
+        self.flushes += 1
 
     def tier_up(self):
         """EXIT_HOT: replace the tier-1 block at the CPU's EIP by its tier-2 translation."""
@@ -275,9 +371,14 @@ class Translator:
         try:
             phys = self.code_phys(linear, user)
             old = self.cache.get(block_key(phys, cs_base, hflags, eip))
-            if old is None or old.tier != 1:
+            if old is None or old.tier not in (0, 1):
                 return None
             insns, ranges = self.decode_at(linear, eip, hflags, user)
+            if len(insns) > old.n_insns:
+                # the baseline cut the block short (an instruction it leaves to LLVM)
+                del insns[old.n_insns:]
+                ranges = self.byte_ranges(linear, ranges[0][0], ranges[0][1],
+                                          sum(len(i.bytes) for i in insns), user)
         except CodeFetchFault:
             return None     # the next run through the dispatcher reports the fault
         if b"".join(i.bytes for i in insns) != old.code or ranges != old.byte_ranges:

@@ -1,8 +1,17 @@
 """The process-wide budget of loaded objects (emu/translator/jit.py): a
 translator that reaches it drops all its blocks and starts a new engine
 instead of letting LLVM run out of memory mappings and abort the process."""
+import pytest
+
 from emu.snippet import Snippet
 from emu.translator import jit
+
+
+@pytest.fixture(autouse=True)
+def llvm_blocks(monkeypatch):
+    """Every block through LLVM: the budget is the LLVM engine's (the baseline
+    tier's blocks are stencils in its arena, not objects)."""
+    monkeypatch.setenv("PYEMU_BASELINE", "0")
 
 
 def _many_blocks(n):

@@ -28,6 +28,8 @@ def _run_loop(monkeypatch, cache_dir, **env):
     # (test_edited_sources_turn_the_cache_off); these tests are about the rest
     monkeypatch.setattr(objcache, "sources_unchanged", lambda: True)
     monkeypatch.setenv("PYEMU_OBJCACHE_DIR", str(cache_dir))
+    # every block through LLVM (the baseline tier's stencils are not objects)
+    monkeypatch.setenv("PYEMU_BASELINE", "0")
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     s = Snippet(bits=32)

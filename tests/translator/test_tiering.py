@@ -52,7 +52,9 @@ def tiered(monkeypatch, tmp_path):
         s.close()
 
 
-def test_hot_loop_is_translated_again_at_tier_2(tiered):
+@pytest.mark.parametrize("baseline,first", [("1", 0), ("0", 1)], ids=["baseline", "llvm-first"])
+def test_hot_loop_is_translated_again_at_tier_2(tiered, monkeypatch, baseline, first):
+    monkeypatch.setenv("PYEMU_BASELINE", baseline)
     s = tiered()
     r = s.run(LOOP)
     tr = s.machine.translator
@@ -60,14 +62,14 @@ def test_hot_loop_is_translated_again_at_tier_2(tiered):
     assert tr.tier_ups >= 1
     tiers = {tb.eip: tb.tier for tb in tr.cache.blocks.values()}
     assert tiers[CODE_ADDR + 5] == 2           # the loop body
-    assert tiers[CODE_ADDR] == 1               # ran once: stays at tier 1
+    assert tiers[CODE_ADDR] == first           # ran once: stays at the first tier
     # every chain into a replaced block now leads to its tier-2 code
     for tb in tr.cache.blocks.values():
         for slot in tb.incoming:
             assert ctypes.c_uint64.from_address(slot).value == tb.fn
 
 
-@pytest.mark.parametrize("tier", ["1", "2"])
+@pytest.mark.parametrize("tier", ["0", "1", "2"])
 def test_forced_tier_gives_the_same_results_and_counts(tiered, tier):
     auto = tiered().run(LOOP)
     s = tiered(tier=tier)
@@ -78,7 +80,7 @@ def test_forced_tier_gives_the_same_results_and_counts(tiered, tier):
     assert forced.instructions == auto.instructions == 1 + 4 * 500 + 1
 
 
-@pytest.mark.parametrize("tier", ["", "1", "2"])
+@pytest.mark.parametrize("tier", ["", "0", "1", "2"])
 def test_fault_mid_block_is_precise_on_every_tier(tiered, tier):
     # l: inc eax; add ebx, 5; xor edx, edx; div dword [edi]; mov edx, 7; add edi, 4; dec esi; jnz l
     # the divisors are ten 1s and a 0: the block is hot (tier 2) when the 11th DIV faults
@@ -96,7 +98,7 @@ def test_fault_mid_block_is_precise_on_every_tier(tiered, tier):
         assert s.machine.translator.tier_ups >= 1
 
 
-@pytest.mark.parametrize("tier", ["", "1", "2"])
+@pytest.mark.parametrize("tier", ["", "0", "1", "2"])
 def test_code_rewritten_after_tier_up_runs_the_new_code(tiered, tier):
     # l: add eax, 1 (imm32 at +1); dec ecx; jnz l -- hot, then the guest
     # rewrites the immediate and runs the loop again
@@ -129,7 +131,7 @@ def test_tier_switch_rejects_nonsense(monkeypatch):
 
 
 # --- the semantics suite on each tier (a slice of it: tests/semantics runs it all) ---------------
-@pytest.mark.parametrize("tier", ["1", "2"])
+@pytest.mark.parametrize("tier", ["0", "1", "2"])
 def test_semantics_against_unicorn_on_each_tier(monkeypatch, tmp_path, tier):
     from tests.semantics.families import FAMILIES
     from tests.semantics.harness import Machines, run_family
@@ -168,7 +170,8 @@ def _pyemu(elf, env, extra=()):
 def test_icount_runs_are_identical_on_every_tier_and_cache_state(ticks_elf, tmp_path):
     outs = {}
     for name, env in (("auto cold", {"PYEMU_HOT": "20"}), ("auto warm", {"PYEMU_HOT": "20"}),
-                      ("tier 1", {"PYEMU_TIER": "1"}), ("tier 2", {"PYEMU_TIER": "2"}),
+                      ("baseline", {"PYEMU_TIER": "0"}), ("tier 1", {"PYEMU_TIER": "1"}),
+                      ("tier 2", {"PYEMU_TIER": "2"}), ("llvm first", {"PYEMU_BASELINE": "0", "PYEMU_HOT": "20"}),
                       ("no cache", {"PYEMU_CACHE": "0", "PYEMU_HOT": "7"})):
         env = dict(env, PYEMU_OBJCACHE_DIR=str(tmp_path))
         outs[name] = _pyemu(ticks_elf, env, ["-icount", "3"])
@@ -196,7 +199,7 @@ def test_translation_log_shows_both_tiers(tmp_path):
 def test_same_code_on_two_physical_pages_gets_two_copies(tiered):
     """Identical bytes at the same EIP in two address spaces are two live blocks:
     they must not share chain slots or a counter (each slot leads into one page's code)."""
-    s = tiered()
+    s = tiered(tier="1")
     tr = s.machine.translator
     s.write(CODE_ADDR, LOOP + b"\xf4")
     s._enter(CODE_ADDR)

@@ -77,10 +77,13 @@ def op_aas(g, insn):
 
 def op_aam(g, insn):
     b = g.b
-    base = g.const(insn.imm & 0xFF, 1)
-    if insn.imm & 0xFF == 0:
+    base = g.const(g.low(insn.imm, 1), 1)
+    known = g.known(insn.imm)
+    if known is not None and known & 0xFF == 0:
         g.raise_now(VEC_DE)
         return
+    if known is None:
+        g.fault_if(b.icmp_unsigned("==", base, g.const(0, 1)), VEC_DE)
     al = g.reg(EAX, 1)
     ah = b.udiv(al, base)
     al2 = b.urem(al, base)
@@ -92,6 +95,6 @@ def op_aad(g, insn):
     b = g.b
     al = g.reg(EAX, 1)
     ah = g.reg(EAX + 4, 1)
-    al2 = b.add(al, b.mul(ah, g.const(insn.imm & 0xFF, 1)))
+    al2 = b.add(al, b.mul(ah, g.const(g.low(insn.imm, 1), 1)))
     g.set_reg(EAX, 2, g.zext(al2, 2))
     g.set_flags(LF.K_LOGIC, 1, al2)

@@ -10,7 +10,7 @@ def _bit_test(g, insn, action):
     bits = 8 * size
     offset_kind = T.FORM_KIND[insn.form.index, 1]
     if offset_kind == T.K_I:
-        offset = g.const(insn.imm & (bits - 1), size)
+        offset = g.b.and_(g.const(g.low(insn.imm, 1), size), g.const(bits - 1, size))
         seg_disp = None
     else:
         offset = g.read(insn, 1, size)

@@ -7,10 +7,6 @@ from ...cpu.state import ECX, ESP
 from ...frontend import tables as T
 
 
-def _eip_mask(insn):
-    return 0xFFFFFFFF if insn.opsize == 4 else 0xFFFF
-
-
 def op_jmp(g, insn):
     if T.FORM_KIND[insn.form.index, 0] == T.K_J:
         g.jump(insn.imm)
@@ -24,7 +20,7 @@ def op_jcc(g, insn):
 
 def op_call(g, insn):
     size = insn.opsize
-    ret_addr = g.const(insn.next_eip & _eip_mask(insn), size)
+    ret_addr = g.const(g.low(insn.next_eip, size), size)
     if T.FORM_KIND[insn.form.index, 0] == T.K_J:
         g.push(ret_addr)
         g.jump(insn.imm)
@@ -39,7 +35,7 @@ def op_ret(g, insn):
     target, new_sp = g.pop(size, commit_sp=False)
     sps = g.sp_size()
     if insn.form.operands:                      # RET imm16: release imm16 more bytes
-        new_sp = g.b.add(new_sp, g.const(insn.imm & 0xFFFF, sps))
+        new_sp = g.b.add(new_sp, g.const(g.low(insn.imm, 2), sps))
     g.set_reg(ESP, sps, new_sp)
     g.jump_indirect(g.zext(target, 4))
 
@@ -77,7 +73,7 @@ def op_jmpf(g, insn):
         sel, off = g.const(insn.imm2, 4), g.const(insn.imm, 4)
     else:
         off, sel = _far_pointer(g, insn)
-    g.call_python("helper_far_jump", sel, off, g.const(insn.opsize | insn.next_eip << 8, 8))
+    g.call_python("helper_far_jump", sel, off, _size_and_return(g, insn))
     g.jump_indirect_from_state()
 
 
@@ -86,12 +82,12 @@ def op_callf(g, insn):
         sel, off = g.const(insn.imm2, 4), g.const(insn.imm, 4)
     else:
         off, sel = _far_pointer(g, insn)
-    g.call_python("helper_far_call", sel, off, g.const(insn.opsize | insn.next_eip << 8, 8))
+    g.call_python("helper_far_call", sel, off, _size_and_return(g, insn))
     g.jump_indirect_from_state()
 
 
 def op_retf(g, insn):
-    release = insn.imm & 0xFFFF if insn.form.operands else 0
+    release = g.low(insn.imm, 2) if insn.form.operands else 0
     g.call_python("helper_far_return", g.const(insn.opsize, 4), g.const(release, 4))
     g.jump_indirect_from_state()
 
@@ -99,6 +95,15 @@ def op_retf(g, insn):
 def op_iret(g, insn):
     g.call_python("helper_iret", g.const(insn.opsize, 4), g.const(insn.next_eip, 4))
     g.jump_indirect_from_state()
+
+
+def _size_and_return(g, insn):
+    """The far helpers' third argument: operand size | return EIP << 8."""
+    ret = g.known(insn.next_eip)
+    if ret is not None:
+        return g.const(insn.opsize | ret << 8, 8)
+    b = g.b
+    return b.or_(b.shl(g.value(insn.next_eip, 8), g.const(8, 8)), g.const(insn.opsize, 8))
 
 
 def _far_pointer(g, insn):

@@ -53,13 +53,16 @@ def op_xchg(g, insn):
     size = g.operand_size(insn, 0)
     a = g.read(insn, 0)
     b = g.read(insn, 1, size)
-    # memory operand first: its store is the part that can fault
-    if g.is_memory(insn, 1):
-        g.write(insn, 1, a)
+    # a memory operand first: its store is the part that can fault.  Two
+    # registers hold equal values when they are the same one, so their order
+    # is free: the second operand first (eAX of XCHG Zv,eAX, a fixed register,
+    # before the one a stencil names by a hole: baseline/stencilgen.py)
+    if g.is_memory(insn, 0):
         g.write(insn, 0, b)
+        g.write(insn, 1, a)
     else:
-        g.write(insn, 0, b)
         g.write(insn, 1, a)
+        g.write(insn, 0, b)
 
 
 def op_cbw(g, insn):

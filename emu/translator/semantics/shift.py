@@ -14,8 +14,11 @@ def _count(g, insn, n):
     if kind == T.K_ONE:
         return g.const(1, 4), 1
     if kind == T.K_I:
-        c = insn.imm & 0x1F         # the count is the first immediate (SHLD Ev,Gv,Ib too)
-        return g.const(c, 4), c
+        # the count is the first immediate (SHLD Ev,Gv,Ib too)
+        c = g.known(insn.imm)
+        if c is None:
+            return g.b.and_(g.value(insn.imm, 4), g.const(0x1F, 4)), None
+        return g.const(c & 0x1F, 4), c & 0x1F
     return g.b.and_(g.zext(g.reg(1, 1), 4), g.const(0x1F, 4)), None
 
 

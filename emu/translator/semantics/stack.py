@@ -114,8 +114,8 @@ def op_enter(g, insn):
     b = g.b
     size = insn.opsize
     sps = g.sp_size()
-    alloc = insn.imm & 0xFFFF
-    level = insn.imm2 & 31
+    alloc = g.low(insn.imm, 2)
+    level = insn.imm2 & 31              # the frame's shape: a stencil's variant fixes it
     g.push(g.reg(EBP, size))
     frame = g.reg(ESP, size)
     if level > 0:

@@ -37,7 +37,7 @@ def op_int1(g, insn):
 
 
 def op_int(g, insn):
-    g.software_interrupt(insn.imm & 0xFF, EXC_SOFTWARE | EXC_INT_N)
+    g.software_interrupt(g.low(insn.imm, 1), EXC_SOFTWARE | EXC_INT_N)
 
 
 def op_bound(g, insn):
@@ -69,7 +69,7 @@ def io_permission(g, port, size):
 def _port(g, insn, n):
     kind = T.FORM_KIND[insn.form.index, n]
     if kind == T.K_I:
-        return g.const(insn.imm & 0xFF, 4)
+        return g.const(g.low(insn.imm, 1), 4)
     return g.zext(g.reg(EDX, 2), 4)
 
 
@@ -184,7 +184,7 @@ def mov_control(g, insn):
     kinds = T.FORM_KIND[insn.form.index]
     if kinds[0] == T.K_R:           # MOV r32, CRn/DRn
         which = "cr" if kinds[1] == T.K_C else "dr"
-        g.call_python("helper_read_%s" % which, g.const(insn.reg, 4), g.const(insn.rm, 4))
+        g.call_python("helper_read_%s" % which, g.const(insn.reg, 4), g.reg_number(insn.rm))
     else:
         which = "cr" if kinds[0] == T.K_C else "dr"
         g.call_python("helper_write_%s" % which, g.const(insn.reg, 4), g.zext(g.reg(insn.rm, 4), 4),
@@ -192,13 +192,17 @@ def mov_control(g, insn):
 
 
 def op_lar(g, insn):
-    g.call_python("helper_lar_lsl", g.zext(g.read(insn, 1, 2), 4), g.const(insn.reg | insn.opsize << 8, 4),
-                  g.const(0, 4))
+    _lar_lsl(g, insn, 0)
+
+
+def _lar_lsl(g, insn, which):
+    """LAR (0) / LSL (1): the helper writes the destination register itself."""
+    dest = g.b.or_(g.reg_number(insn.reg), g.const(insn.opsize << 8, 4))
+    g.call_python("helper_lar_lsl", g.zext(g.read(insn, 1, 2), 4), dest, g.const(which, 4))
 
 
 def op_lsl(g, insn):
-    g.call_python("helper_lar_lsl", g.zext(g.read(insn, 1, 2), 4), g.const(insn.reg | insn.opsize << 8, 4),
-                  g.const(1, 4))
+    _lar_lsl(g, insn, 1)
 
 
 def op_verr(g, insn):

@@ -76,10 +76,9 @@ def _memory(insn):
 def _pointers(g, insn):
     """FIP FCS FOP, and FDP FDS for a memory operand (a non-control instruction)."""
     b = g.b
-    store_field(b, g.s, c32(insn.eip), "fpu_ip")
+    store_field(b, g.s, g.value(insn.eip, 4), "fpu_ip")
     store_field(b, g.s, b.zext(g.seg_selector(CS), I32), "fpu_cs")
-    modrm = (insn.mod << 6) | (insn.reg << 3) | insn.rm
-    store_field(b, g.s, c32(((insn.opcode & 7) << 8) | modrm), "fpu_op")
+    store_field(b, g.s, g.value(insn.fop, 4), "fpu_op")
     if _memory(insn):
         store_field(b, g.s, g.ea(insn), "fpu_dp")
         store_field(b, g.s, b.zext(g.seg_selector(insn.seg), I32), "fpu_ds")
@@ -181,7 +180,7 @@ def _compare(g, insn, kind, npop, src=None):
         v, _ = _load_mem(g, insn, nbytes)
         kind |= X.CMP_MEM
     if src is None:
-        src = insn.rm
+        src = 0 if _memory(insn) else insn.rm      # ST(i); unused with a memory operand
     r = g.trunc(_call(g, N.K_COMPARE, kind, src, fmt, v, _U64(npop)), 4)
     if kind & X.CMP_EFLAGS:
         # ZF PF CF from the comparison; OF SF AF cleared (SDM Vol. 2A FCOMI)
