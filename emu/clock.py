@@ -85,6 +85,7 @@ class Clock:
         # keeps jiffies by the PIT's ticks and compares them with the TSC).
         self.limit = None
         self._turn = start          # host time of the run loop's previous make_up() turn
+        self._credit = 0            # host time since then that guest time may still make up
 
     @property
     def deterministic(self):
@@ -164,28 +165,37 @@ class Clock:
         jump towards deadline_ns (the next timer event; None: no timer) by as
         much as it is behind the host.  Returns True when the deadline came."""
         self._turn = time.monotonic_ns()
-        return self._advance(self.behind(), deadline_ns)
+        self._credit = 0
+        return self._advance(self.behind(), deadline_ns)[1]
 
     def make_up(self, deadline_ns, interrupts_enabled):
         """Real-time mode, the run loop's turn before a native run (clock
         paused): with interrupts enabled, guest time moves on by what it is
-        behind, at most by the host time since the previous turn, and never
-        past deadline_ns.  Returns True when the deadline came (fire the timer
-        before running)."""
+        behind, at most by the host time that passed since the run loop's
+        turns began to find interrupts enabled (less what was made up since),
+        and never past deadline_ns.  Returns True when the deadline came (fire
+        the timer before running)."""
         now = time.monotonic_ns()
-        credit, self._turn = now - self._turn, now
+        elapsed, self._turn = now - self._turn, now
         if not interrupts_enabled or self.icount_shift is not None:
+            self._credit = 0
             return False
-        return self._advance(min(self.behind(), credit), deadline_ns)
+        lag = self.behind()
+        self._credit = min(self._credit + elapsed, max(lag, 0))
+        moved, due = self._advance(self._credit, deadline_ns)
+        self._credit -= moved
+        return due
 
     def _advance(self, step, deadline_ns):
+        """Guest time jumps by step, never past deadline_ns: (ns moved, deadline came)."""
         base, source, _ = self._state
         if step <= 0 or source is not None:
-            return False
+            return 0, False
         target = base + step if deadline_ns is None else min(deadline_ns, base + step)
-        if target > base:
-            self._state = (target, None, 0)
-        return deadline_ns is not None and target >= deadline_ns
+        if target <= base:
+            return 0, deadline_ns is not None and base >= deadline_ns
+        self._state = (target, None, 0)
+        return target - base, deadline_ns is not None and target >= deadline_ns
 
     # --- -icount ----------------------------------------------------------------------------
     def skip_to(self, deadline_ns):

@@ -210,6 +210,22 @@ def test_making_up_stops_at_the_next_timer():
     assert c.ns() == deadline
 
 
+def test_what_a_timer_cut_short_is_made_up_at_the_next_turns():
+    """Timers every millisecond must not slow the making up: the time a turn
+    could not make up (its step stopped at the timer) is made up next."""
+    c = Clock()
+    c.pause()
+    c.make_up(None, True)
+    time.sleep(0.1)                          # held back 100 ms
+    due = 0
+    for _ in range(150):
+        now = c.ns()
+        if c.make_up(now + 1_000_000, True):     # a timer 1 ms ahead at every turn
+            due += 1
+    assert due >= 95                         # the 100 ms passed, a millisecond at a time
+    assert c.behind() < 10_000_000
+
+
 def test_a_busy_machine_on_a_slow_host_keeps_the_hosts_time():
     """A guest that keeps running with interrupts enabled while the host holds
     pyemu back stays within a few milliseconds of the host's time."""
