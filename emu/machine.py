@@ -88,8 +88,7 @@ class Machine:
         self.tbs = self.translator.cache
         self.phys.code_write_hook = self._code_written
         self.env = Env()
-        self.env.jmp_cache = ctypes.addressof(self.tbs.jmp_cache)
-        self.env.jmp_mask = self.tbs.jmp_mask
+        self.tbs.attach(self.env, chain=not config.nochain)
         self.env_addr = ctypes.addressof(self.env)
         cpu = self.cpu
         cpu.phys_host = self.phys.host.ctypes.data
@@ -483,6 +482,7 @@ class Machine:
                 self.timers.run_due()
                 if self.exit_status is not None:
                     break
+                self.translator.install_hot()   # O2 code the compiler thread finished
                 self._deliver_interrupts()
                 if cpu.halted:
                     self._wait_while_halted()

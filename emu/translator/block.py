@@ -80,11 +80,14 @@ def emit_instruction(g, insn):
         lookup(insn.form.mnemonic)(g, insn)
 
 
-def emit_block(insns, name, tb_eip, cs_base, hflags, trace=False, hot_threshold=None):
-    """Build the module for one block; returns (module, IRGen).  With
-    hot_threshold (tier 1) the block counts its executions (gen.py)."""
-    module = ir.Module(name)
-    g = IRGen(module, name, tb_eip, cs_base, hflags, len(insns), hot_threshold)
+def emit_block(insns, name, tb_eip, cs_base, hflags, trace=False, hot_threshold=None, gen=IRGen,
+               module=None):
+    """Build the module for one block (or add it to module); returns (module,
+    IRGen).  With hot_threshold (tier 1) the block counts its executions
+    (gen.py); gen is the IRGen class (hot.py makes relocatable blocks with
+    its own)."""
+    module = module or ir.Module(name)
+    g = gen(module, name, tb_eip, cs_base, hflags, len(insns), hot_threshold)
     if trace:
         g.emit_trace()
     for insn in insns:

@@ -30,7 +30,7 @@ from .exits import (EXIT_EXCEPTION, EXIT_HLT, EXIT_HOT, EXIT_REQUEST, EXIT_STOP,
 from .irstate import (I8, I16, I32, I64, INT_TYPES, PTR, TB_FN, c32, c64, const, field_ptr,
                       load_field, load_function_pointer, opaque_global, store_field)
 from . import callbacks
-from .operands import Hole
+from .operands import BlockRel, Hole
 
 PAGE_MASK = 0xFFFFF000
 N_SLOTS = 2     # direct (chainable) exits per block: taken / not taken
@@ -122,7 +122,7 @@ class IRGen:
         body = self.func.append_basic_block("body")
         b.cbranch(stop, bail, loads)
         b.position_at_end(bail)
-        store_field(b, self.s, c64(self.tb_eip), "eip")
+        store_field(b, self.s, self._u64(self.tb_eip), "eip")
         b.ret(c32(EXIT_REQUEST))
         b.position_at_end(loads)
         if self.hot_threshold:
@@ -142,7 +142,7 @@ class IRGen:
         hot, run = self.block("hot"), self.block("run")
         b.cbranch(b.icmp_unsigned("==", n, c32(self.hot_threshold)), hot, run)
         b.position_at_end(hot)
-        store_field(b, self.s, c64(self.tb_eip), "eip")
+        store_field(b, self.s, self._u64(self.tb_eip), "eip")
         b.ret(c32(EXIT_HOT))
         b.position_at_end(run)
 
@@ -229,6 +229,11 @@ class IRGen:
             return const(v, size)
         if isinstance(v, Hole):
             v = self.hole(v.role)
+        elif isinstance(v, BlockRel):
+            delta = v.delta
+            v = self.hole("block_eip")
+            if delta:
+                v = self.b.add(v, c32(delta))
         t = INT_TYPES[size]
         if v.type == t:
             return v
@@ -352,7 +357,7 @@ class IRGen:
             return self._ea
         b = self.b
         if insn.addrsize == 4:
-            v = c32(insn.disp)
+            v = self.value(insn.disp, 4)
             if insn.base >= 0:
                 v = b.add(self._reg32(insn.base), v)
             if insn.index_reg >= 0:
@@ -361,7 +366,7 @@ class IRGen:
                     idx = b.shl(idx, c32(insn.scale))
                 v = b.add(v, idx)
         else:
-            v = c32(insn.disp & 0xFFFF)
+            v = self.value(self.low(insn.disp, 2), 4)
             if insn.base >= 0:
                 v = b.add(b.zext(self.reg(insn.base, 2), I32), v)
             if insn.index_reg >= 0:
@@ -471,8 +476,8 @@ class IRGen:
     def _imm_value(self, insn, n):
         kinds = T.FORM_KIND[insn.form.index]
         first = list(kinds[:n]).count(T.K_I) == 0
-        if first and isinstance(insn.imm, Hole):
-            return Hole("imm_s"), insn.immsize     # the hole holds it sign-extended already
+        if first and isinstance(insn.imm, Hole) and insn.imm.role == "imm":
+            return Hole("imm_s"), insn.immsize     # a stencil's hole holds it sign-extended already
         return (insn.imm, insn.immsize) if first else (insn.imm2, 1)
 
     def _moffs(self, insn):
@@ -782,10 +787,17 @@ class IRGen:
         return len(self.slot_targets) - 1
 
     def _linkable(self, target):
-        """Direct chaining is safe when no page mapping can separate the blocks."""
+        """Direct chaining is safe when no page mapping can separate the blocks:
+        True, False, or (EIPs known at run time only) an i1."""
         if not self.hflags & H.HF_PG:
             return True
-        return ((target + self.cs_base) & PAGE_MASK) == ((self.tb_eip + self.cs_base) & PAGE_MASK)
+        if isinstance(target, int) and isinstance(self.tb_eip, int):
+            return ((target + self.cs_base) & PAGE_MASK) == ((self.tb_eip + self.cs_base) & PAGE_MASK)
+        b = self.b
+        cs = c32(self.cs_base)
+        here = b.add(self.value(self.tb_eip, 4), cs)
+        there = b.add(self.value(target, 4), cs)
+        return b.icmp_unsigned("==", b.and_(b.xor(here, there), c32(PAGE_MASK)), c32(0))
 
     def _emit_chain(self, target):
         """Leave to EIP = target (a constant): straight into the linked block, or
@@ -800,11 +812,14 @@ class IRGen:
         r = b.call(fn, [self.s, self.e], tail="musttail")
         b.ret(r)
         b.position_at_end(unlinked)
-        store_field(b, self.s, c64(target), "eip")
+        store_field(b, self.s, self._u64(target), "eip")
         if self._single_step_trap():
             return
-        if self._linkable(target):
+        linkable = self._linkable(target)
+        if linkable is True:
             store_field(b, self.s, b.ptrtoint(slot_ptr, I64), "link_slot")
+        elif linkable is not False:
+            store_field(b, self.s, b.select(linkable, b.ptrtoint(slot_ptr, I64), c64(0)), "link_slot")
         self._tail_dispatch()
 
     def _finish_exit(self):

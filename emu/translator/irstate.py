@@ -102,6 +102,9 @@ def store_field(b, sptr, value, *path, desc=CpuStateDesc, irtype=CPU_STATE_IR):
 EnvDesc = StructDesc("Env", [
     ("jmp_cache", "u64", None),   # -> JumpEntry[jmp_mask + 1]
     ("jmp_mask", "u32", None),
+    ("link_count", "u32", None),  # links the dispatcher made since Python last looked
+    ("link_log", "u64", None),    # -> u64[2 * link_cap]: (slot address, block entry) per link
+    ("link_cap", "u32", None),    # 0: the dispatcher links nothing (PYEMU_NOCHAIN)
     ("pad", "u32", None),
 ], "per-machine data for the native dispatcher")
 Env = EnvDesc.ctype()

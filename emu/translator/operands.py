@@ -11,6 +11,9 @@ turns them into IR values that read the hole.
 
 - `Hole(role)`: a 32-bit value (`imm`, `imm_s`, `disp`, `eip`, `next_eip`,
   ...); `ROLES` lists them with what the block builder puts there.
+- `BlockRel(delta)`: an EIP that is the block's own EIP (the `block_eip`
+  hole) plus a constant: the EIPs inside a relocatable block (hot.py), whose
+  code then serves the same bytes wherever they are loaded.
 - `RegRef(field)`: a general register named by an instruction field
   (ModRM.reg, ModRM.rm, the opcode's low bits); in a stencil it is a byte
   offset into CpuState (the `<field>_off` / `<field>_off8` holes), read and
@@ -27,9 +30,9 @@ class Hole:
     __slots__ = ("role",)
 
     def __init__(self, role):
-        if role not in ROLES:
+        if role.split(".")[0] not in ROLES:
             raise ValueError("unknown hole role %r" % role)
-        self.role = role
+        self.role = role            # a role, or role.N: instruction N's (hot.py)
 
     def __repr__(self):
         return "Hole(%s)" % self.role
@@ -39,6 +42,23 @@ class Hole:
 
     def __hash__(self):
         return hash(("hole", self.role))
+
+
+class BlockRel:
+    """An EIP: the block's first EIP plus delta (mod 2^32)."""
+    __slots__ = ("delta",)
+
+    def __init__(self, delta):
+        self.delta = delta & 0xFFFFFFFF
+
+    def __repr__(self):
+        return "BlockRel(%+#x)" % self.delta
+
+    def __eq__(self, other):
+        return isinstance(other, BlockRel) and other.delta == self.delta
+
+    def __hash__(self):
+        return hash(("rel", self.delta))
 
 
 class RegRef:

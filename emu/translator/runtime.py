@@ -5,8 +5,12 @@ every block module can call these by name:
 
   i32 pyemu_dispatch(CpuState*, Env*)
       the run loop: look EIP up in the jump cache and tail-call the block, or
-      return EXIT_MISS / EXIT_LINK to Python.  Blocks tail-call it for
-      indirect jumps and unlinked exits; Python calls it to start running.
+      return EXIT_MISS to Python.  Blocks tail-call it for indirect jumps and
+      unlinked exits; Python calls it to start running.  An unlinked exit that
+      asks to be linked (link_slot) and whose target the jump cache has is
+      linked here, and the link written to Env's link log, which Python reads
+      (TranslationCache.drain_links) before it unlinks anything; EXIT_LINK
+      when the log is full.
   i64 pyemu_load(CpuState*, i32 linear, i32 size, i32 mmu | access << 4)
   void pyemu_store(CpuState*, i32 linear, i32 size, i64 value, i32 mmu)
       TLB-miss paths: the numba slow path (softmmu/tlb.py), then Python for
@@ -68,8 +72,24 @@ def _build_dispatch(m):
     fn = load_function_pointer(b, b.gep(ent, [zero, ir.Constant(I32, 2)], source_etype=JUMP_ENTRY_IR))
     r = b.call(fn, [s, e], tail="musttail")
     b.ret(r)
+    # link the exit: slot = the block, and (slot, block) into the link log
     b.position_at_end(link)
+    env_field = lambda name: load_field(b, e, name, desc=EnvDesc, irtype=ENV_IR)   # noqa: E731
+    count = env_field("link_count")
+    full = f.append_basic_block("log_full")
+    room = f.append_basic_block("log_room")
+    b.cbranch(b.icmp_unsigned(">=", count, env_field("link_cap")), full, room)
+    b.position_at_end(full)
     b.ret(c32(EXIT_LINK))
+    b.position_at_end(room)
+    b.store(efn, b.inttoptr(slot, PTR))
+    log = b.inttoptr(env_field("link_log"), PTR)
+    at = b.zext(b.shl(count, c32(1)), I64)
+    b.store(slot, b.gep(log, [at], source_etype=I64))
+    b.store(efn, b.gep(log, [b.add(at, ir.Constant(I64, 1))], source_etype=I64))
+    store_field(b, e, b.add(count, c32(1)), "link_count", desc=EnvDesc, irtype=ENV_IR)
+    store_field(b, s, ir.Constant(I64, 0), "link_slot")
+    b.branch(go)
     b.position_at_end(miss)
     b.ret(c32(EXIT_MISS))
 

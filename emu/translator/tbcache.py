@@ -2,10 +2,12 @@
 
 * Lookup: a dict keyed by (phys pc, cs base, hflags) for Python, and the
   native jump cache (linear pc + hflags -> entry point) the dispatcher reads.
-* Chaining: a block's direct exits go through its slots; Python links a slot
-  when the dispatcher reports the unlinked exit (EXIT_MISS / EXIT_LINK with
-  CpuState.link_slot set) and records the link on the target, so that
-  invalidating the target can unlink it again (one pointer store).
+* Chaining: a block's direct exits go through its slots.  The dispatcher
+  links a slot itself when the target is in the jump cache and writes the
+  link to the link log; Python links it when the dispatcher could not
+  (EXIT_MISS with CpuState.link_slot set, or EXIT_LINK: the log is full).
+  Every link is recorded on its target (`drain_links` reads the log first),
+  so that invalidating the target can unlink it again (one pointer store).
 * Invalidation: every block is listed on the physical pages its bytes came
   from, and its bytes are marked in the code bitmap; a write that touches
   marked bytes (softmmu/tlb.py) reaches `invalidate_range`.
@@ -13,12 +15,24 @@
 import ctypes
 
 import numpy as np
+from numba import njit
 
 from ..softmmu import phys as P
 from ..softmmu import tlb as softmmu
 from .irstate import JumpEntry, jump_hash
 
-JMP_CACHE_BITS = 14
+JMP_CACHE_BITS = 16
+LINK_LOG_SIZE = 4096            # links the dispatcher may make between two looks from Python
+
+
+@njit(cache=True, nogil=True)
+def mark_bits(bitmap, start, length, value):
+    """Set (value) or clear bits [start, start + length) of a little-endian bitmap."""
+    for bit in range(start, start + length):
+        if value:
+            bitmap[bit >> 3] |= np.uint8(1 << (bit & 7))
+        else:
+            bitmap[bit >> 3] &= np.uint8(~(1 << (bit & 7)) & 0xFF)
 
 
 def jump_key(hflags, asid):
@@ -62,6 +76,7 @@ class TranslationCache:
         self.phys = phys
         self.state = state
         self.blocks = {}
+        self.by_fn = {}                    # entry address -> the live block there
         self.by_page = {}                  # pfn -> set of blocks
         self.slot_owner = {}               # slot address -> (block, k)
         n = 1 << JMP_CACHE_BITS
@@ -73,6 +88,18 @@ class TranslationCache:
         self.code_bitmap = np.zeros((ram_bytes + 7) // 8, dtype=np.uint8)
         self.tlb = softmmu.tlb_array(state)
         self.invalidations = 0
+        self.link_log = np.zeros(2 * LINK_LOG_SIZE, dtype=np.uint64)
+        self.env = None
+
+    def attach(self, env, chain=True):
+        """The dispatcher's Env: its jump cache and link log are this cache's
+        (chain=False: the dispatcher links nothing, PYEMU_NOCHAIN)."""
+        self.env = env
+        env.jmp_cache = ctypes.addressof(self.jmp_cache)
+        env.jmp_mask = self.jmp_mask
+        env.link_log = self.link_log.ctypes.data
+        env.link_cap = LINK_LOG_SIZE if chain else 0
+        env.link_count = 0
 
     # --- lookup -------------------------------------------------------------------
     def get(self, key):
@@ -80,6 +107,7 @@ class TranslationCache:
 
     def add(self, tb):
         self.blocks[tb.key] = tb
+        self.by_fn[tb.fn] = tb
         for k in range(len(tb.slot_targets)):
             self.slot_owner[tb.slot_address(k)] = (tb, k)
         for phys, length in tb.byte_ranges:
@@ -105,7 +133,28 @@ class TranslationCache:
         self.jmp_view["fn"] = 0
 
     # --- chaining -----------------------------------------------------------------
+    def drain_links(self):
+        """Record the links the dispatcher made (its link log) on their targets;
+        undo one whose block or target has gone since."""
+        env = self.env
+        n = env.link_count if env is not None else 0
+        if not n:
+            return
+        log = self.link_log[:2 * n].tolist()
+        env.link_count = 0
+        for i in range(0, 2 * n, 2):
+            slot_addr, fn = log[i], log[i + 1]
+            owner = self.slot_owner.get(slot_addr)
+            target = self.by_fn.get(fn)
+            if owner is None:
+                continue                    # its block went with its code: nothing runs it
+            if not owner[0].valid or target is None or not target.valid:
+                ctypes.c_uint64.from_address(slot_addr).value = 0
+            else:
+                target.incoming.add(slot_addr)
+
     def link(self, slot_addr, target):
+        self.drain_links()
         owner = self.slot_owner.get(slot_addr)
         if owner is None or not owner[0].valid or not target.valid:
             return
@@ -118,8 +167,12 @@ class TranslationCache:
         every chain slot and jump-cache entry that led to old leads to new."""
         if not old.valid or old.key != new.key:
             raise ValueError("replace: %r is not a live block of key %r" % (old, new.key))
+        self.drain_links()
         old.valid = False
         self.blocks[new.key] = new
+        if self.by_fn.get(old.fn) is old:
+            del self.by_fn[old.fn]
+        self.by_fn[new.fn] = new
         for k in range(len(old.slot_targets)):
             self.slot_owner.pop(old.slot_address(k), None)
         for k in range(len(new.slot_targets)):
@@ -143,20 +196,17 @@ class TranslationCache:
     def _mark(self, phys, length, value):
         if phys + length > self.phys.ram_size:
             return
-        # set or clear bits [phys, phys+length)
-        bits = np.zeros(length, dtype=bool) if not value else np.ones(length, dtype=bool)
-        start_byte, end_byte = phys >> 3, (phys + length + 7) >> 3
-        cur = np.unpackbits(self.code_bitmap[start_byte:end_byte], bitorder="little")
-        off = phys - (start_byte << 3)
-        cur[off:off + length] = bits
-        self.code_bitmap[start_byte:end_byte] = np.packbits(cur, bitorder="little")
+        mark_bits(self.code_bitmap, phys, length, value)
 
     def invalidate(self, tb):
         if not tb.valid:
             return
+        self.drain_links()
         tb.valid = False
         self.invalidations += 1
         del self.blocks[tb.key]
+        if self.by_fn.get(tb.fn) is tb:
+            del self.by_fn[tb.fn]
         for slot_addr in tb.incoming:
             owner = self.slot_owner.get(slot_addr)
             if owner is not None and owner[0].valid:
@@ -203,6 +253,9 @@ class TranslationCache:
 
     def flush(self):
         """Drop every block at once (a reset, breakpoints changed, a new engine)."""
+        if self.env is not None:
+            self.env.link_count = 0         # the slots go with their blocks: nothing to undo
+        self.by_fn.clear()
         for tb in self.blocks.values():
             tb.valid = False
             tb.incoming.clear()

@@ -168,13 +168,14 @@ class Translator:
         self.cache = TranslationCache(phys, cpu)
         self.objcache = objcache if objcache is not None else ObjectCache()
         self.tier = tier if tier is not None else tier_from_env()
-        self.baseline = None
+        self.cp = None                  # copy-and-patch: the baseline tier, O2 in the background (copypatch.py)
         if self.tier in (None, 0) and log is None and baseline_from_env() and baseline_supported():
-            from .baseline.tier import BaselineTier
+            from .copypatch import CopyPatchTiers
+            from .objcache import objects_root
             from .runtime import runtime
             self.hot_threshold = hot_threshold or hot_threshold_from_env(BASELINE_HOT_THRESHOLD)
-            self.baseline = BaselineTier(runtime().symbols, None if self.tier == 0 else self.hot_threshold,
-                                         MAX_BLOCK_INSNS)
+            self.cp = CopyPatchTiers(runtime().symbols, None if self.tier == 0 else self.hot_threshold,
+                                     objects_root(), self.objcache.enabled, MAX_BLOCK_INSNS)
         else:
             if self.tier == 0:
                 self.tier = 1           # no baseline here: its place is LLVM's first tier
@@ -301,17 +302,16 @@ class Translator:
     def translate(self, linear, eip, cs_base, hflags, user):
         self.make_room()
         t0 = time.perf_counter()
-        if self.baseline is not None and not hflags & (H.HF_SINGLE | H.HF_TF) \
-                and not self.breakpoints:
-            tb = self._baseline_block(linear, eip, cs_base, hflags, user)
+        if self.cp is not None and not hflags & (H.HF_SINGLE | H.HF_TF) and not self.breakpoints:
+            tb = self._copy_patch_block(linear, eip, cs_base, hflags, user)
             if tb is not None:
                 self.cache.add(tb)
                 self.blocks_translated += 1
-                self.baseline_blocks += 1
+                self.baseline_blocks += tb.tier == 0
                 self.translate_seconds += time.perf_counter() - t0
                 return tb
         insns, ranges = self.decode_at(linear, eip, hflags, user)
-        tier = self.tier or None if self.baseline is not None else self.tier
+        tier = self.tier or None if self.cp is not None else self.tier
         if tier is None:
             tier = 2 if self._tier2_cached(insns, linear, eip, cs_base, hflags) else 1
         tb = self._make_block(insns, ranges, linear, eip, cs_base, hflags, tier)
@@ -320,41 +320,61 @@ class Translator:
         self.translate_seconds += time.perf_counter() - t0
         return tb
 
-    def _baseline_block(self, linear, eip, cs_base, hflags, user):
-        """The block made of stencils (baseline/tier.py), or None: LLVM makes it
-        (its first instruction cannot be a stencil, or its tier-2 code is on disk)."""
+    def _copy_patch_block(self, linear, eip, cs_base, hflags, user):
+        """The block made of stencils, or its O2 code from the translation cache
+        (copypatch.py); None: LLVM makes it (its first instruction cannot be a stencil)."""
         data, n, phys0, first = self.decode_records(linear, eip, hflags, user)
-        if self.tier is None and self.objcache.enabled:
-            nbytes = int(self.records["length"][:n].sum())
-            key = self.objcache.key(data[:nbytes], eip, cs_base, hflags, self._variant(2, False, False))
-            if key in self._loaded or self.objcache.contains(key):
-                return None
         try:
-            made = self.baseline.make_block(self.records, n, eip, cs_base, hflags)
+            made = self.cp.make(self.records, n, eip, cs_base, hflags)
         except ArenaFull:
             self.flush_all()
-            made = self.baseline.make_block(self.records, n, eip, cs_base, hflags)
+            made = self.cp.make(self.records, n, eip, cs_base, hflags)
         if made is None:
             return None
-        nbytes = int(self.records["length"][:made.n_insns].sum())
+        block, tier = made
+        nbytes = int(self.records["length"][:block.n_insns].sum())
         ranges = self.byte_ranges(linear, phys0, first, nbytes, user)
-        tb = TranslationBlock(block_key(ranges[0][0], cs_base, hflags, eip), eip, linear, made.entry,
-                              made.data, list(made.slot_targets), ranges, made.n_insns, "bl_%x" % eip)
-        tb.tier = 0
+        tb = TranslationBlock(block_key(ranges[0][0], cs_base, hflags, eip), eip, linear, block.entry,
+                              block.data, list(block.slot_targets), ranges, block.n_insns,
+                              "%s_%x" % ("bl" if tier == 0 else "hot", eip))
+        tb.tier = tier
         tb.code = data[:nbytes]
         return tb
 
+    def install_hot(self):
+        """At a run-loop turn: put the O2 code the compiler thread finished in
+        place of the baseline blocks it was made for (the same bytes still)."""
+        if self.cp is None or not self.cp.compiler.has_finished():
+            return
+        for job in self.cp.finished():
+            old_key, code, _, _ = job.where
+            old = self.cache.get(old_key)
+            if old is None or old.tier != 0 or old.code != code:
+                continue
+            try:
+                hb = self.cp.place_finished(job)
+            except ArenaFull:
+                self.flush_all()
+                return
+            tb = TranslationBlock(old.key, old.eip, old.linear, hb.entry, hb.data, list(hb.slot_targets),
+                                  old.byte_ranges, hb.n_insns, "hot_%x" % old.eip)
+            tb.tier = 2
+            tb.code = old.code
+            self.cache.replace(old, tb)
+            self.tier_ups += 1
+
     def close(self):
-        """Free the compiled code (no block may run afterwards); keep new stencils on disk."""
+        """Free the compiled code (no block may run afterwards); keep new stencils
+        and hot blocks on disk."""
         self.engine.close()
-        if self.baseline is not None:
-            self.baseline.close()
+        if self.cp is not None:
+            self.cp.close()
 
     def flush_all(self):
         """Drop every block (the baseline arena is full): as make_room, between native runs."""
         self.cache.flush()
-        if self.baseline is not None:
-            self.baseline.flush()
+        if self.cp is not None:
+            self.cp.flush()
         self.flushes += 1
 
     def tier_up(self):
@@ -373,6 +393,8 @@ class Translator:
             old = self.cache.get(block_key(phys, cs_base, hflags, eip))
             if old is None or old.tier not in (0, 1):
                 return None
+            if old.tier == 0:
+                return self._tier_up_baseline(old, linear, eip, cs_base, hflags, user, t0)
             insns, ranges = self.decode_at(linear, eip, hflags, user)
             if len(insns) > old.n_insns:
                 # the baseline cut the block short (an instruction it leaves to LLVM)
@@ -386,6 +408,28 @@ class Translator:
         tb = self._make_block(insns, ranges, linear, eip, cs_base, hflags, 2)
         self.cache.replace(old, tb)
         self.cache.remember_jump(tb, linear, jump_key(hflags, cpu.tlb_asid))
+        self.tier_ups += 1
+        self.tier_up_seconds += time.perf_counter() - t0
+        return tb
+
+    def _tier_up_baseline(self, old, linear, eip, cs_base, hflags, user, t0):
+        """A hot baseline block: its O2 code now from the cache, or later from
+        the compiler thread (install_hot)."""
+        data, n, _, _ = self.decode_records(linear, eip, hflags, user)
+        if n < old.n_insns or data[:len(old.code)] != old.code:
+            return None     # not the same block any more
+        try:
+            hb = self.cp.tier_up(old, self.records, eip, cs_base, hflags, linear, old.code)
+        except ArenaFull:
+            self.flush_all()
+            return None
+        if hb is None:
+            return None
+        tb = TranslationBlock(old.key, old.eip, old.linear, hb.entry, hb.data, list(hb.slot_targets),
+                              old.byte_ranges, hb.n_insns, "hot_%x" % old.eip)
+        tb.tier = 2
+        tb.code = old.code
+        self.cache.replace(old, tb)
         self.tier_ups += 1
         self.tier_up_seconds += time.perf_counter() - t0
         return tb

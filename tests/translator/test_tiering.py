@@ -44,6 +44,8 @@ def tiered(monkeypatch, tmp_path):
         monkeypatch.setenv("PYEMU_HOT", hot)
         monkeypatch.setenv("PYEMU_CACHE", cache)
         monkeypatch.setenv("PYEMU_OBJCACHE_DIR", str(tmp_path))
+        # O2 at once, on the run loop's thread: the tier-up happens where the tests look
+        monkeypatch.setenv("PYEMU_BACKGROUND", "0")
         s = Snippet(bits=32)
         made.append(s)
         return s
@@ -118,6 +120,7 @@ def test_code_rewritten_after_tier_up_runs_the_new_code(tiered, tier):
 def test_nochain_with_tiering(tiered, monkeypatch):
     s = tiered()
     s.machine.config.nochain = True
+    s.machine.tbs.attach(s.machine.env, chain=False)
     r = s.run(LOOP)
     assert (r.regs["eax"], r.regs["edx"]) == (LOOP_EAX, _loop_edx())
     assert s.machine.translator.tier_ups >= 1

@@ -77,9 +77,9 @@ class BaselineTier:
             self._generation = s.generation
         return self._emitter
 
-    def make_block(self, recs, n, eip, cs_base, hflags):
-        """The block of records 0..n-1, or None (its first instruction needs LLVM).
-        cnp.ArenaFull when the arena has no room (flush everything, try again)."""
+    def plan(self, recs, n, hflags):
+        """How much of records 0..n-1 one block of stencils takes: (m, stencils);
+        m is 0 when the first instruction needs LLVM."""
         infos = self.stencils.lookup([variant_key(recs[i], hflags) for i in range(n)])
         m = 0
         for info in infos:
@@ -88,8 +88,17 @@ class BaselineTier:
             m += 1
             if not info.falls_through or info.exit_roles:
                 break
-        if m == 0:
-            return None
+        return m, infos
+
+    def make_block(self, recs, n, eip, cs_base, hflags):
+        """The block of records 0..n-1 (as much as plan() takes), or None (its
+        first instruction needs LLVM).  cnp.ArenaFull when the arena has no
+        room (flush everything, try again)."""
+        m, infos = self.plan(recs, n, hflags)
+        return self.emit(recs, m, infos, eip, cs_base, hflags) if m else None
+
+    def emit(self, recs, m, infos, eip, cs_base, hflags):
+        """Lay out the block of records 0..m-1 whose stencils plan() found."""
         last = infos[m - 1]
         exits = list(last.exit_roles)
         if last.falls_through and "next_eip" not in exits:

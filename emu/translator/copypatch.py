@@ -1,0 +1,135 @@
+"""Blocks by copy-and-patch: the baseline tier, hot blocks at O2, the translation cache.
+
+Every block the translator makes here lives in one executable arena
+(cnp.Arena):
+
+- the first time a block runs it is made of stencils (baseline/tier.py),
+  unless the translation cache (codecache.py) already has its O2 code: a
+  block that was hot in this or an earlier run starts at tier 2;
+- a baseline block whose head counts `hot_threshold` entries leaves with
+  EXIT_HOT; `tier_up` hands it to the O2 compiler thread (compiler.py) and
+  the guest goes on in the baseline code; `install` (called at the run
+  loop's turns) puts finished O2 code in its place
+  (TranslationCache.replace: chain slots and jump-cache entries follow);
+- when the arena is full every block goes (Translator.flush_all) and is made
+  again when next run, from the cache where it can.
+
+Translator (translator.py) uses this whenever the host supports it and no
+per-block log (-d in_asm, ...) or debugger breakpoint needs LLVM's own
+blocks.
+"""
+import numpy as np
+
+from .baseline.tier import BaselineTier
+from .block import Insn
+from .cnp import Arena, Emitter
+from .codecache import CodeCache
+from .compiler import BackgroundCompiler, Job
+from .hot import block_key as hot_key, hole_values
+
+HOT_VARIANT = "o2"
+SLOTS_BYTES = 16
+
+
+class HotBlock:
+    __slots__ = ("entry", "data", "n_insns", "slot_targets")
+
+    def __init__(self, entry, data, n_insns, slot_targets):
+        self.entry = entry
+        self.data = data
+        self.n_insns = n_insns
+        self.slot_targets = slot_targets
+
+
+class CopyPatchTiers:
+    def __init__(self, runtime_symbols, hot_threshold, cache_dir, cache_enabled, max_insns):
+        """hot_threshold None: baseline only (PYEMU_TIER=0), no tier-up."""
+        self.arena = Arena()
+        self.runtime_symbols = runtime_symbols
+        self.baseline = BaselineTier(runtime_symbols, hot_threshold, max_insns, arena=self.arena)
+        self.tiering = hot_threshold is not None
+        self.cache = CodeCache(cache_dir, enabled=cache_enabled)
+        self.compiler = BackgroundCompiler()
+        self._emitter = None
+        self._generation = -1
+        self.hot_hits = 0               # blocks that started at tier 2 from the cache
+        self.installed = 0              # baseline blocks replaced by their O2 code
+
+    # --- making a block -------------------------------------------------------------------------
+    def make(self, recs, n, eip, cs_base, hflags):
+        """(BaselineBlock or HotBlock, tier) for records 0..n-1, or None (LLVM makes it).
+        cnp.ArenaFull when there is no room."""
+        m, infos = self.baseline.plan(recs, n, hflags)
+        if m == 0:
+            return None
+        if self.tiering and self.cache.entries:
+            entry = self.cache.get(hot_key(recs, m, hflags, cs_base, HOT_VARIANT))
+            if entry is not None:
+                self.hot_hits += 1
+                return self._place_hot(entry, hole_values(recs, entry.n_insns), eip), 2
+        return self.baseline.emit(recs, m, infos, eip, cs_base, hflags), 0
+
+    def _hot_emitter(self):
+        c = self.cache
+        if self._generation != c.generation:
+            self._emitter = Emitter(c.library, self.arena, self.runtime_symbols)
+            self._generation = c.generation
+        return self._emitter
+
+    def _place_hot(self, entry, values_by_role, eip):
+        """Lay out a cached O2 block with these hole values ({role: value})."""
+        emitter = self._hot_emitter()
+        lib = self.cache.library
+        values = np.zeros((1, len(lib.roles)), dtype=np.uint32)
+        for role, v in values_by_role.items():
+            values[0, lib.role_id(role)] = v
+        addrs = np.zeros((1, len(lib.addr_names)), dtype=np.uint64)
+        data = self.arena.alloc_data(SLOTS_BYTES)
+        addrs[0, lib.addr_id("slots")] = data
+        emission = emitter.emit(np.array([self.cache.sid(entry)], dtype=np.int32), values, addrs)
+        targets = [(eip + d) & 0xFFFFFFFF for d in entry.exits]
+        return HotBlock(emission.start, data, entry.n_insns, targets)
+
+    # --- tiering up ---------------------------------------------------------------------------
+    def tier_up(self, old, recs, eip, cs_base, hflags, linear, code):
+        """EXIT_HOT from baseline block `old` (records 0..old.n_insns-1 decoded
+        again): its O2 code from the cache now, else compiled in the background
+        and installed later.  Returns a new block to put in old's place, or None."""
+        m = old.n_insns
+        key = hot_key(recs, m, hflags, cs_base, HOT_VARIANT)
+        values = hole_values(recs, m)
+        entry = self.cache.get(key)
+        if entry is not None:
+            return self._place_hot(entry, values, eip)
+        if not self.compiler.pending(key):
+            insns = [Insn(recs[i], i) for i in range(m)]
+            self.compiler.submit(Job(key, insns, cs_base, hflags, (old.key, code, values, eip)))
+        return None
+
+    def finished(self):
+        """Jobs whose O2 block was compiled since the last call (now in the cache)."""
+        jobs = [j for j in self.compiler.finished() if j.result is not None]
+        if not jobs:
+            return []
+        libs = {}
+        for job in jobs:
+            lib, entry = job.result
+            libs.setdefault(id(lib), (lib, []))[1].append(entry)
+        for lib, entries in libs.values():
+            self.cache.add(lib, entries)
+        return jobs
+
+    def place_finished(self, job):
+        """The HotBlock of a finished job (for the block job.where names)."""
+        _, entry = job.result
+        _, _, values, eip = job.where
+        return self._place_hot(entry, values, eip)
+
+    def flush(self):
+        self.arena.reset()
+
+    def close(self):
+        self.compiler.stop()
+        self.cache.save()
+        self.baseline.stencils.save()
+        self.arena.close()
