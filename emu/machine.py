@@ -473,6 +473,7 @@ class Machine:
         self._stop_on_hlt = stop_on_hlt
         self._stop_on_exception = stop_on_exception
         self.paused = None
+        made_up = False             # guest time jumped to a timer since the last native run
         try:
             while self.exit_status is None and self.paused is None:
                 if self.pause_requested:
@@ -494,8 +495,12 @@ class Machine:
                         budget = max(1, min(budget, self.clock.instructions_until(deadline)))
                 else:
                     # time held back (translation, Python, a descheduled host) passes
-                    # now, unless interrupts are off (emu/clock.py: make_up)
-                    if self.clock.make_up(deadline, cpu.eflags & H.IF):
+                    # now, unless interrupts are off (emu/clock.py: make_up); one
+                    # timer at a time, with guest code between two (a jump from
+                    # timer to timer alone would leave the guest no time to take
+                    # the interrupts they raise)
+                    if not made_up and self.clock.make_up(deadline, cpu.eflags & H.IF):
+                        made_up = True
                         continue            # the next timer is due: fire it first
                     self._end_runs_at(deadline)
                 if cpu.irq_inhibit and cpu.irq_pending and cpu.eflags & H.IF:
@@ -503,6 +508,7 @@ class Machine:
                     continue
                 before = self.instructions
                 r = self._native(budget)
+                made_up = False
                 if self.exit_status is not None:
                     break
                 if r == X.EXIT_REQUEST and self.instructions == before and not cpu.exit_request:

@@ -83,7 +83,7 @@ class Mmu:
         for f in ("tag_read", "tag_write", "tag_code"):
             t[f][hit] = INVALID_TAG
         self.asid_gen[asid] += 1
-        self.jump.flush_jump_cache()
+        self.jump.forget_jumps_of_asid(asid)
         self.flushes += 1
 
     def write_cr3(self, value, paging):
@@ -151,7 +151,10 @@ class Mmu:
             for f in ("tag_read", "tag_write", "tag_code"):
                 t[f][large] = INVALID_TAG
         _forget(self.state_array, lin >> 12)
-        self.jump.flush_jump_cache()
+        # the blocks reached through the page: the whole large-page region, since
+        # a block's entry may have come from a large page (the TLB may have let
+        # its entry go since)
+        self.jump.forget_jumps_in_region(lin & LARGE_REGION, LARGE_REGION)
 
     def page_table_written(self, phys):
         """A Python write (a helper, DMA) reached the page-table page at phys."""

@@ -76,7 +76,10 @@ def page_table_written(s, phys):
             gens[a] += np.uint32(1)
     jc = carray(u32_ptr(s.jmp_cache), (s.jmp_mask + 1) * 4)
     for i in range(s.jmp_mask + 1):
-        if (jc[4 * i + 1] >> 20) != cur:
+        tag = jc[4 * i + 1] >> 20
+        # a global page's block (tag 0xFFF, tbcache.GLOBAL_ASID) stays until INVLPG,
+        # as its TLB entry does on hardware
+        if tag != cur and tag != 0xFFF:
             jc[4 * i + 2] = 0
             jc[4 * i + 3] = 0
     s.asid_dirty = 1

@@ -58,7 +58,10 @@ def _build_dispatch(m):
     epc = b.load(b.gep(ent, [zero, ir.Constant(I32, 0)], source_etype=JUMP_ENTRY_IR), typ=I32)
     ehf = b.load(b.gep(ent, [zero, ir.Constant(I32, 1)], source_etype=JUMP_ENTRY_IR), typ=I32)
     efn = b.load(b.gep(ent, [zero, ir.Constant(I32, 2)], source_etype=JUMP_ENTRY_IR), typ=I64)
-    match = b.and_(b.and_(b.icmp_unsigned("==", epc, pc), b.icmp_unsigned("==", ehf, hf)),
+    # this address space's block, or a global page's (tag GLOBAL_ASID: tbcache.py)
+    glob = b.or_(load_field(b, s, "hflags"), c32(0xFFF << 20), name="key.global")
+    same = b.or_(b.icmp_unsigned("==", ehf, hf), b.icmp_unsigned("==", ehf, glob))
+    match = b.and_(b.and_(b.icmp_unsigned("==", epc, pc), same),
                    b.icmp_unsigned("!=", efn, ir.Constant(I64, 0)))
     hit = f.append_basic_block("hit")
     miss = f.append_basic_block("miss")

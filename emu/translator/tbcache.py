@@ -35,9 +35,14 @@ def mark_bits(bitmap, start, length, value):
             bitmap[bit >> 3] &= np.uint8(~(1 << (bit & 7)) & 0xFF)
 
 
+# The jump-cache tag of a block on a global page (CR4.PGE): the dispatcher
+# takes it in any address space (an ASID is never 0xFFF: cpu/state.py).
+GLOBAL_ASID = 0xFFF
+
+
 def jump_key(hflags, asid):
     """What the dispatcher compares besides the pc: the mode and the address
-    space (the ASID in bits 20..31), so a CR3 switch needs no flush."""
+    space (the ASID in bits 20..31, or GLOBAL_ASID), so a CR3 switch needs no flush."""
     return hflags | (asid << 20)
 
 
@@ -131,6 +136,16 @@ class TranslationCache:
 
     def flush_jump_cache(self):
         self.jmp_view["fn"] = 0
+
+    def forget_jumps_of_asid(self, asid):
+        """Drop the entries of one address space (not those of global pages)."""
+        v = self.jmp_view
+        v["fn"][(v["hflags"] >> 20) == asid] = 0
+
+    def forget_jumps_in_region(self, base, mask):
+        """Drop the entries whose block starts where pc & mask == base (INVLPG)."""
+        v = self.jmp_view
+        v["fn"][(v["pc"] & mask) == base] = 0
 
     # --- chaining -----------------------------------------------------------------
     def drain_links(self):

@@ -38,7 +38,8 @@ from .gen import IRGen, TranslationError
 from .exits import EXIT_DEBUG
 from .jit import JitEngine
 from .objcache import ObjectCache
-from .tbcache import TranslationBlock, TranslationCache, jump_key
+from ..softmmu.paging import TLB_GLOBAL
+from .tbcache import GLOBAL_ASID, TranslationBlock, TranslationCache, jump_key
 from .cnp import ArenaFull
 
 
@@ -196,10 +197,19 @@ class Translator:
 
     # --- code fetch -------------------------------------------------------------------
     def code_phys(self, linear, user):
-        st, phys, _, _ = translate_array(self.state_array, linear & 0xFFFFFFFF, ACC_CODE, user)
+        return self._code_page(linear, user)[0]
+
+    def _code_page(self, linear, user):
+        """(physical address, the page is global) of a code fetch at linear."""
+        st, phys, _, pad = translate_array(self.state_array, linear & 0xFFFFFFFF, ACC_CODE, user)
         if st != T_OK:
             raise CodeFetchFault(linear)
-        return int(phys)
+        return int(phys), bool(pad & TLB_GLOBAL)
+
+    def _jump_key(self, hflags, global_page):
+        """A block of a global page (CR4.PGE) is the same in every address space:
+        its jump-cache entry survives CR3 loads (tbcache.GLOBAL_ASID)."""
+        return jump_key(hflags, GLOBAL_ASID if global_page else self.cpu.tlb_asid)
 
     def _fetch(self, linear, user):
         """Bytes from linear to the end of its page, plus up to 15 more when the
@@ -228,11 +238,11 @@ class Translator:
         eip = cpu.eip & 0xFFFFFFFF
         linear = (cs_base + eip) & 0xFFFFFFFF
         user = (hflags & H.HF_CPL_MASK) == 3
-        phys = self.code_phys(linear, user)
+        phys, global_page = self._code_page(linear, user)
         tb = self.cache.get(block_key(phys, cs_base, hflags, eip))
         if tb is None:
             tb = self.translate(linear, eip, cs_base, hflags, user)
-        self.cache.remember_jump(tb, linear, jump_key(hflags, cpu.tlb_asid))
+        self.cache.remember_jump(tb, linear, self._jump_key(hflags, global_page))
         return tb
 
     def decode_records(self, linear, eip, hflags, user):
@@ -407,7 +417,7 @@ class Translator:
             return None     # not the same block (breakpoints changed how it is cut)
         tb = self._make_block(insns, ranges, linear, eip, cs_base, hflags, 2)
         self.cache.replace(old, tb)
-        self.cache.remember_jump(tb, linear, jump_key(hflags, cpu.tlb_asid))
+        self.cache.remember_jump(tb, linear, self._jump_key(hflags, self._code_page(linear, user)[1]))
         self.tier_ups += 1
         self.tier_up_seconds += time.perf_counter() - t0
         return tb

@@ -81,7 +81,9 @@ def compile_object(ir_text, triple=None, *, opt=2, cpu="", features="", codegen=
     triple = triple or host_triple()
     settings = _codegen(triple, codegen)
     try:
-        module = llvm.parse_assembly(ir_text)
+        # a context of its own: the translator compiles on two threads (the O2
+        # compiler thread and the run loop), and an LLVM context is not thread-safe
+        module = llvm.parse_assembly(ir_text, context=llvm.create_context())
         module.verify()
     except RuntimeError as exc:
         raise StencilBuildError(f"stencil IR does not parse or verify: {exc}") from None
