@@ -37,20 +37,21 @@ STAGES = ("decode", "emit", "text", "parse", "passes", "codegen", "load")
 
 
 class _Recorder:
-    """Wraps Translator.decode_at to keep the arguments of every block decoded."""
+    """Wraps Translator.decode_records to keep the arguments of every block decoded."""
 
     def __init__(self, translator):
         self.blocks = []
         self.translator = translator
-        original = translator.decode_at
+        original = translator.decode_records
 
-        def decode_at(linear, eip, hflags, user):
-            insns, ranges = original(linear, eip, hflags, user)
+        def decode_records(linear, eip, hflags, user):
+            data, n, phys0, first = original(linear, eip, hflags, user)
             cs_base = (linear - eip) & 0xFFFFFFFF
-            self.blocks.append((b"".join(i.bytes for i in insns), eip, cs_base, hflags))
-            return insns, ranges
+            nbytes = int(translator.records["length"][:n].sum())
+            self.blocks.append((bytes(data[:nbytes]), eip, cs_base, hflags))
+            return data, n, phys0, first
 
-        translator.decode_at = decode_at
+        translator.decode_records = decode_records
 
 
 def blocks_from_elf(elf):

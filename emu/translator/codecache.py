@@ -30,6 +30,7 @@ import tempfile
 
 import numpy as np
 
+from .baseline.table import Table
 from .cnp import LibraryFileError, StencilLibrary
 from .baseline.stencilset import merge
 
@@ -41,7 +42,7 @@ class HotEntry:
     __slots__ = ("key", "name", "n_insns", "exits", "used")
 
     def __init__(self, key, name, n_insns, exits):
-        self.key = key
+        self.key = tuple(key)           # (h1, h2): baseline/native.py hot_key
         self.name = name
         self.n_insns = n_insns
         self.exits = list(exits)        # direct exits: target EIP - block EIP
@@ -71,6 +72,8 @@ class CodeCache:
         self.lock_path = self.directory / (name + ".lock")
         self.library = None
         self.entries = {}               # key -> HotEntry
+        self.by_index = []              # the entries, in the order of native_map's values
+        self.table = Table(pairs=True)  # key -> index in by_index, for native code
         self.added = {}                 # key -> HotEntry compiled by this run (not on disk yet)
         self.loaded = 0
         self.hits = 0
@@ -86,6 +89,17 @@ class CodeCache:
             e.used = True
         return e
 
+    def entry_at(self, index):
+        """The entry `table` gave (baseline/native.py make_block: HOT)."""
+        e = self.by_index[index]
+        e.used = True
+        return e
+
+    def _index(self, entries):
+        for e in entries:
+            self.table[e.key] = len(self.by_index)
+            self.by_index.append(e)
+
     def sid(self, entry):
         return self.library.stencil_id(entry.name)
 
@@ -96,6 +110,7 @@ class CodeCache:
             e.used = True
             self.entries[e.key] = e
             self.added[e.key] = e
+        self._index(entries)
         self.generation += 1
 
     # --- the file -----------------------------------------------------------------------------
@@ -104,6 +119,7 @@ class CodeCache:
         if lib is not None:
             self.library = lib
             self.entries = index
+            self._index(index.values())
             self.loaded = len(index)
             self.generation += 1
 
@@ -115,7 +131,10 @@ class CodeCache:
             meta = json.loads(self.index_path.read_text())
             if meta.get("format") != FORMAT or meta.get("n_stencils") != lib.n_stencils:
                 raise ValueError("index does not match the library")
-            index = {row[0]: HotEntry(*row) for row in meta["blocks"]}
+            index = {}
+            for row in meta["blocks"]:
+                e = HotEntry(*row)
+                index[e.key] = e
             for e in index.values():
                 lib.stencil_id(e.name)              # every entry names a stencil of the library
             return lib, index
@@ -169,7 +188,7 @@ class CodeCache:
 
     def _write(self, lib, index):
         meta = {"format": FORMAT, "n_stencils": lib.n_stencils,
-                "blocks": [[e.key, e.name, e.n_insns, e.exits] for e in index.values()]}
+                "blocks": [[list(e.key), e.name, e.n_insns, e.exits] for e in index.values()]}
         for target, write in ((self.path, lib.save),
                               (self.index_path, lambda p: pathlib.Path(p).write_text(json.dumps(meta)))):
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=target.suffix)

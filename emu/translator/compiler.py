@@ -55,7 +55,7 @@ def compile_jobs(jobs):
     module = ir.Module("hot")
     made = []
     for job in jobs:
-        name = "hot." + job.key
+        name = "hot.%016x%016x" % (job.key[0] & (2**64 - 1), job.key[1] & (2**64 - 1))
         try:
             _, g = emit_hot_block(job.insns, name, job.cs_base, job.hflags, module=module)
         except TranslationError:

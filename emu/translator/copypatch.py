@@ -20,6 +20,8 @@ blocks.
 """
 import numpy as np
 
+from .baseline import coldpath
+from .baseline.coldpath import C_FIRST, C_GLOBAL, C_PHYS0, C_PHYS1
 from .baseline.tier import BaselineTier
 from .block import Insn
 from .cnp import Arena, Emitter
@@ -27,7 +29,6 @@ from .codecache import CodeCache
 from .compiler import BackgroundCompiler, Job
 from .hot import block_key as hot_key, hole_values
 
-HOT_VARIANT = "o2"
 SLOTS_BYTES = 16
 
 
@@ -42,11 +43,11 @@ class HotBlock:
 
 
 class CopyPatchTiers:
-    def __init__(self, runtime_symbols, hot_threshold, cache_dir, cache_enabled, max_insns):
+    def __init__(self, runtime_symbols, cpu_addr, hot_threshold, cache_dir, cache_enabled, max_insns):
         """hot_threshold None: baseline only (PYEMU_TIER=0), no tier-up."""
         self.arena = Arena()
         self.runtime_symbols = runtime_symbols
-        self.baseline = BaselineTier(runtime_symbols, hot_threshold, max_insns, arena=self.arena)
+        self.baseline = BaselineTier(runtime_symbols, self.arena, cpu_addr, hot_threshold, max_insns)
         self.tiering = hot_threshold is not None
         self.cache = CodeCache(cache_dir, enabled=cache_enabled)
         self.compiler = BackgroundCompiler()
@@ -56,18 +57,28 @@ class CopyPatchTiers:
         self.installed = 0              # baseline blocks replaced by their O2 code
 
     # --- making a block -------------------------------------------------------------------------
-    def make(self, recs, n, eip, cs_base, hflags):
-        """(BaselineBlock or HotBlock, tier) for records 0..n-1, or None (LLVM makes it).
-        cnp.ArenaFull when there is no room."""
-        m, infos = self.baseline.plan(recs, n, hflags)
-        if m == 0:
-            return None
-        if self.tiering and self.cache.entries:
-            entry = self.cache.get(hot_key(recs, m, hflags, cs_base, HOT_VARIANT))
-            if entry is not None:
-                self.hot_hits += 1
-                return self._place_hot(entry, hole_values(recs, entry.n_insns), eip), 2
-        return self.baseline.emit(recs, m, infos, eip, cs_base, hflags), 0
+    def make(self, linear, eip, cs_base, hflags, user):
+        """The block at linear: (status, block, tier, fetch) with status one of
+        coldpath's; block and tier for OK (a BaselineBlock, 0) and HOT (a
+        HotBlock from the translation cache, 2); fetch = (physical address of
+        the first page, bytes on it, the page is global, physical address of
+        the next page or -1, bytes of code).  cnp.ArenaFull when there is no room."""
+        b = self.baseline
+        b.bind_hot(self.cache.table if self.tiering and len(self.cache.table) else None)
+        status = b.make(linear, eip, cs_base, hflags, user)
+        ctx, out = b.cold.ctx, b.cold.out
+        fetch = (int(ctx[C_PHYS0]), int(ctx[C_FIRST]), bool(ctx[C_GLOBAL]), int(ctx[C_PHYS1]), int(out[3]))
+        if status == coldpath.OK:
+            return status, b.block(), 0, fetch
+        if status == coldpath.HOT:
+            entry = self.cache.entry_at(int(out[7]))
+            self.hot_hits += 1
+            return status, self._place_hot(entry, hole_values(b.records, entry.n_insns), eip), 2, fetch
+        return status, None, None, fetch
+
+    def fetched(self, nbytes):
+        """The guest bytes of the block make() just made."""
+        return self.baseline.cold.buf[:nbytes].tobytes()
 
     def _hot_emitter(self):
         c = self.cache
@@ -96,7 +107,7 @@ class CopyPatchTiers:
         again): its O2 code from the cache now, else compiled in the background
         and installed later.  Returns a new block to put in old's place, or None."""
         m = old.n_insns
-        key = hot_key(recs, m, hflags, cs_base, HOT_VARIANT)
+        key = hot_key(recs, m, hflags, cs_base)
         values = hole_values(recs, m)
         entry = self.cache.get(key)
         if entry is not None:

@@ -23,12 +23,11 @@ fold (a 32-bit immediate, a displacement), which costs little: they become
 the immediates and displacements of host instructions.
 """
 import copy
-import hashlib
 
 import llvmlite.ir as ir
-import numpy as np
 
 from ..frontend import tables as T
+from .baseline.native import hot_key, new_scratch
 from .baseline.stencilgen import hole_value
 from .block import emit_block
 from .gen import IRGen
@@ -61,25 +60,13 @@ def relocatable(insns):
     return out
 
 
-def block_key(recs, n, hflags, cs_base, variant):
-    """What identifies a hot block's code: its records without the holes' values."""
-    r = recs[:n].copy()
-    first = int(r[0]["eip"])
-    for i in range(n):
-        form = int(r[i]["form"])
-        kinds = [k for k, _, _ in T.FORMS[form].operands] if form >= 0 else []
-        if T.K_J in kinds:
-            r[i]["imm"] = (int(r[i]["imm"]) - first) & 0xFFFFFFFF
-        elif int(r[i]["immsize"]) == 4 or T.K_A in kinds:
-            r[i]["imm"] = 0
-        has_modrm = form >= 0 and T.FORMS[form].has(T.A_MODRM) and int(r[i]["mod"]) != 3
-        if T.K_O in kinds or has_modrm:
-            r[i]["disp"] = 0
-        r[i]["eip"] = (int(r[i]["eip"]) - first) & 0xFFFFFFFF
-        r[i]["next_eip"] = (int(r[i]["next_eip"]) - first) & 0xFFFFFFFF
-    h = hashlib.sha256(r.tobytes())
-    h.update(("%x/%x/%d/%s" % (hflags, cs_base, n, variant)).encode())
-    return h.hexdigest()[:32]
+def block_key(recs, n, hflags, cs_base):
+    """What identifies a hot block's code: its records without the holes'
+    values, hashed (baseline/native.py: hot_key, which the native block
+    builder uses too)."""
+    scratch, raw = new_scratch(n)
+    h1, h2 = hot_key(recs, n, hflags, cs_base, scratch, raw)
+    return int(h1), int(h2)
 
 
 def hole_values(recs, n):

@@ -40,6 +40,7 @@ from .jit import JitEngine
 from .objcache import ObjectCache
 from ..softmmu.paging import TLB_GLOBAL
 from .tbcache import GLOBAL_ASID, TranslationBlock, TranslationCache, jump_key
+from .baseline import coldpath as cp_status
 from .cnp import ArenaFull
 
 
@@ -175,7 +176,8 @@ class Translator:
             from .objcache import objects_root
             from .runtime import runtime
             self.hot_threshold = hot_threshold or hot_threshold_from_env(BASELINE_HOT_THRESHOLD)
-            self.cp = CopyPatchTiers(runtime().symbols, None if self.tier == 0 else self.hot_threshold,
+            self.cp = CopyPatchTiers(runtime().symbols, ctypes.addressof(cpu),
+                                     None if self.tier == 0 else self.hot_threshold,
                                      objects_root(), self.objcache.enabled, MAX_BLOCK_INSNS)
         else:
             if self.tier == 0:
@@ -332,23 +334,31 @@ class Translator:
 
     def _copy_patch_block(self, linear, eip, cs_base, hflags, user):
         """The block made of stencils, or its O2 code from the translation cache
-        (copypatch.py); None: LLVM makes it (its first instruction cannot be a stencil)."""
-        data, n, phys0, first = self.decode_records(linear, eip, hflags, user)
+        (copypatch.py: one native call fetches, decodes and lays it out); None:
+        LLVM makes it (its first instruction cannot be a stencil, or the code is
+        not in RAM or ROM)."""
         try:
-            made = self.cp.make(self.records, n, eip, cs_base, hflags)
+            status, block, tier, fetch = self.cp.make(linear, eip, cs_base, hflags, user)
         except ArenaFull:
             self.flush_all()
-            made = self.cp.make(self.records, n, eip, cs_base, hflags)
-        if made is None:
+            status, block, tier, fetch = self.cp.make(linear, eip, cs_base, hflags, user)
+        phys0, first, _, phys1, nbytes = fetch
+        if status == cp_status.FETCH_FAULT:
+            raise CodeFetchFault(linear)
+        if status == cp_status.FETCH_FAULT_NEXT:
+            # the instruction runs into a page that cannot be fetched: walk it for real
+            self.code_phys((linear + first) & 0xFFFFFFFF, user)
+            raise CodeFetchFault(linear + first)
+        if block is None:
             return None
-        block, tier = made
-        nbytes = int(self.records["length"][:block.n_insns].sum())
-        ranges = self.byte_ranges(linear, phys0, first, nbytes, user)
-        tb = TranslationBlock(block_key(ranges[0][0], cs_base, hflags, eip), eip, linear, block.entry,
+        ranges = [(phys0, min(nbytes, first))]
+        if nbytes > first:
+            ranges.append((phys1, nbytes - first))
+        tb = TranslationBlock(block_key(phys0, cs_base, hflags, eip), eip, linear, block.entry,
                               block.data, list(block.slot_targets), ranges, block.n_insns,
                               "%s_%x" % ("bl" if tier == 0 else "hot", eip))
         tb.tier = tier
-        tb.code = data[:nbytes]
+        tb.code = self.cp.fetched(nbytes)
         return tb
 
     def install_hot(self):

@@ -9,7 +9,9 @@ built once per pyemu build and host, like the native code of any program;
 `python -m emu.translator.baseline build` builds the common ones ahead of
 time.  What the block builder must know of each stencil besides its code
 (whether it falls through to the next instruction, where its direct exits
-go) is kept beside it in the library's file.
+go) is kept beside it in the library's file, and for the native block
+builder (native.py) in arrays: `sids` (variant code -> stencil id, -1: not a
+stencil), `falls` and `exits` (by stencil id).
 
 A variant whose `op_*` cannot be a stencil (stencilgen.py says which shapes)
 is remembered as such; a block that needs it is translated by LLVM.
@@ -18,8 +20,10 @@ import hashlib
 import json
 import os
 import pathlib
+import sys
 import tempfile
 import threading
+import time
 
 import numpy as np
 import llvmlite.ir as ir
@@ -28,12 +32,14 @@ from ..cnp import LibraryFileError, StencilLibrary, build_library, host_triple
 from ..cnp.library import S_OFFSET, S_RELOC_BEGIN, S_RELOC_END
 from ..cnp.relocs import R_ADDEND, R_INDEX, R_TARGET, TARGET_ADDR, TARGET_RODATA, TARGET_RUNTIME, TARGET_VALUE
 from ..gen import TranslationError
-from ..operands import ROLE_NAMES
+from ..operands import ROLE_IDS, ROLE_NAMES
+from .native import key_of_code
 from .stencilgen import emit_exit, emit_head, emit_stencil, stencil_ir, stencil_name
-from .variant import VariantKey
+from .table import Table
 
 ADDR_NAMES = ("counter", "slot")
 HEAD, HEAD_COUNTING, EXIT, EXIT_LINKABLE = "head", "head.counting", "exit", "exit.linkable"
+SPECIALS = (HEAD, HEAD_COUNTING, EXIT, EXIT_LINKABLE)
 NOT_A_STENCIL = -1
 
 
@@ -71,7 +77,10 @@ class StencilSet:
         self.persist = persist
         self.path = self.directory / ("stencils-%s.npz" % fingerprint(hot_threshold))
         self.library = None
-        self.info = {}              # variant key or special name -> StencilInfo (sid -1: not a stencil)
+        self.info = {}              # variant code or special name -> StencilInfo (sid -1: not a stencil)
+        self.sids = Table()             # variant code -> stencil id (-1: not a stencil), for native code
+        self.falls = np.zeros(0, dtype=np.uint8)
+        self.exits = np.zeros((0, 2), dtype=np.int64)
         self.built = 0              # stencils compiled by this process
         self.build_seconds = 0.0
         self.generation = 0         # bumped whenever the library grows (emitters rebind)
@@ -80,23 +89,30 @@ class StencilSet:
         if persist:
             self._load()
         if self.library is None:
-            self._build([HEAD, HEAD_COUNTING, EXIT, EXIT_LINKABLE])
+            self._build(list(SPECIALS))
 
     # --- lookup ---------------------------------------------------------------------------------
     def special(self, name):
         return self.info[name]
 
-    def lookup(self, keys):
-        """StencilInfo of each variant key, building the missing ones in one batch."""
-        info = self.info
-        missing = [k for k in dict.fromkeys(keys) if k not in info]
-        if missing:
-            self._build(missing)
-        return [info[k] for k in keys]
+    @property
+    def native_generation(self):
+        """Changes whenever an array native code reads was replaced."""
+        return (self.generation, self.sids.generation, self.falls.shape[0])
+
+    def specials(self, counting):
+        """Stencil ids of (head, counting head or -1, exit, linkable exit) for native.make_block."""
+        return np.array([self.info[HEAD].sid, self.info[HEAD_COUNTING].sid if counting else -1,
+                         self.info[EXIT].sid, self.info[EXIT_LINKABLE].sid], dtype=np.int64)
 
     # --- building -----------------------------------------------------------------------------------
+    def build(self, codes):
+        """Build the stencils of these variant codes (those not built yet)."""
+        missing = [int(c) for c in dict.fromkeys(codes) if int(c) not in self.info]
+        if missing:
+            self._build(missing)
+
     def _build(self, keys):
-        import time
         t0 = time.perf_counter()
         module = ir.Module("stencils")
         made = {}
@@ -105,11 +121,11 @@ class StencilSet:
                 made[key] = self._emit_special(module, key)
                 continue
             try:
-                g = emit_stencil(module, key)
+                g = emit_stencil(module, key_of_code(key))
             except TranslationError:
-                self.info[key] = StencilInfo(NOT_A_STENCIL, False, ())
+                self._record(key, StencilInfo(NOT_A_STENCIL, False, ()))
                 continue
-            made[key] = (stencil_name(key), g.falls_through, g.exit_roles)
+            made[key] = (stencil_name(key_of_code(key)), g.falls_through, g.exit_roles)
         if made:
             lib = build_library(stencil_ir(module), roles=ROLE_NAMES, addr_names=ADDR_NAMES)
             self._append(lib, made)
@@ -130,10 +146,30 @@ class StencilSet:
         base = self.library
         merged = lib if base is None else merge(base, lib)
         first = 0 if base is None else base.n_stencils
+        self._grow(merged.n_stencils)
         for key, (name, falls, exits) in made.items():
-            self.info[key] = StencilInfo(first + lib.stencil_id(name), falls, exits)
+            self._record(key, StencilInfo(first + lib.stencil_id(name), falls, exits))
         self.library = merged
         self.generation += 1
+
+    def _grow(self, n):
+        if self.falls.shape[0] < n:
+            size = max(n, 2 * self.falls.shape[0], 256)
+            falls = np.zeros(size, dtype=np.uint8)
+            exits = np.full((size, 2), -1, dtype=np.int64)
+            falls[:self.falls.shape[0]] = self.falls
+            exits[:self.exits.shape[0]] = self.exits
+            self.falls, self.exits = falls, exits
+
+    def _record(self, key, info):
+        self.info[key] = info
+        if info.sid >= 0:
+            self._grow(info.sid + 1)
+            self.falls[info.sid] = info.falls_through
+            for k, role in enumerate(info.exit_roles):
+                self.exits[info.sid, k] = ROLE_IDS[role]
+        if not isinstance(key, str):
+            self.sids[key] = info.sid
 
     # --- the file ---------------------------------------------------------------------------------
     def _load(self):
@@ -142,21 +178,17 @@ class StencilSet:
         try:
             lib = StencilLibrary.load(self.path)
             meta = json.loads(self.path.with_suffix(".json").read_text())
-        except FileNotFoundError:
-            return
-        except (LibraryFileError, OSError, ValueError) as e:
-            import sys
+            if lib.n_stencils != meta["n_stencils"] or list(lib.roles[:len(ROLE_NAMES)]) != list(ROLE_NAMES):
+                raise ValueError("index does not match the library")
+            rows = meta["stencils"]
+        except (LibraryFileError, OSError, ValueError, KeyError) as e:
             sys.stderr.write("pyemu: ignoring the damaged stencil library %s (%s); building again\n"
                              % (self.path, e))
             return
-        info = {}
-        for row in meta["stencils"]:
-            key = row["key"]
-            key = key if isinstance(key, str) else VariantKey(*key)
-            info[key] = StencilInfo(row["sid"], row["falls_through"], row["exit_roles"])
-        if lib.n_stencils != meta["n_stencils"] or list(lib.roles[:len(ROLE_NAMES)]) != list(ROLE_NAMES):
-            return
-        self.library, self.info = lib, info
+        self.library = lib
+        self._grow(lib.n_stencils)
+        for row in rows:
+            self._record(row["key"], StencilInfo(row["sid"], row["falls_through"], row["exit_roles"]))
 
     def save(self):
         """Write the library if it grew (atomically: concurrent processes are safe)."""
@@ -164,8 +196,7 @@ class StencilSet:
             if not (self.persist and self._unsaved and self.library is not None):
                 return
             self.directory.mkdir(parents=True, exist_ok=True)
-            rows = [{"key": k if isinstance(k, str) else list(k), "sid": v.sid,
-                     "falls_through": v.falls_through, "exit_roles": list(v.exit_roles)}
+            rows = [{"key": k, "sid": v.sid, "falls_through": v.falls_through, "exit_roles": list(v.exit_roles)}
                     for k, v in self.info.items()]
             meta = {"n_stencils": self.library.n_stencils, "stencils": rows}
             for target, write in ((self.path, self.library.save),

@@ -20,34 +20,27 @@ reports it hot.
 A block stops at the first instruction whose stencil leaves it (a jump, an
 exception, a helper that may change the mode); an instruction whose variant
 cannot be a stencil (stencilset.py) ends the block before it, and a block
-that would start with one is left to LLVM (`make_block` returns None).
+that would start with one is left to LLVM.  The work is one native call
+(coldpath.py: fetch, decode, native.make_block).
 """
-import numpy as np
+from ..cnp import ArenaFull, Emitter
+from . import coldpath
+from .coldpath import ColdPath
+from .stencilset import StencilSet
 
-from ...cpu import hflags as H
-from ..cnp import Arena, Emitter
-from ..cnp.contract import N_CONTS
-from ..operands import N_ROLES, ROLE_IDS
-from .holes import fill_holes, new_hole_rows
-from .stencilset import EXIT, EXIT_LINKABLE, HEAD, HEAD_COUNTING, StencilSet
-from .variant import variant_key
-
-PAGE_MASK = 0xFFFFF000
-DATA_BYTES = 24                 # two chain slots, the counter (and padding)
-COUNTER_OFFSET = 16
-R_EIP = ROLE_IDS["eip"]
+COUNTER_OFFSET = coldpath.native.COUNTER_OFFSET
 
 
 class BaselineBlock:
     """Where a block's code and data went, and what the translation cache needs."""
-    __slots__ = ("entry", "data", "n_insns", "slot_targets", "end")
+    __slots__ = ("entry", "data", "n_insns", "slot_targets", "nbytes")
 
-    def __init__(self, entry, data, n_insns, slot_targets, end):
+    def __init__(self, entry, data, n_insns, slot_targets, nbytes):
         self.entry = entry
         self.data = data
         self.n_insns = n_insns
         self.slot_targets = slot_targets
-        self.end = end
+        self.nbytes = nbytes            # guest code bytes the block was made from
 
     @property
     def counter(self):
@@ -55,87 +48,57 @@ class BaselineBlock:
 
 
 class BaselineTier:
-    def __init__(self, runtime_symbols, hot_threshold=None, max_insns=64, stencils=None, arena=None):
+    def __init__(self, runtime_symbols, arena, cpu_addr, hot_threshold=None, max_insns=64, stencils=None):
         """hot_threshold: count entries and leave with EXIT_HOT at this one (None: never)."""
         self.stencils = stencils or StencilSet(hot_threshold or 0)
         self.counting = hot_threshold is not None
-        self.arena = arena or Arena()
+        self.arena = arena
         self.runtime_symbols = runtime_symbols
-        self._emitter = None
-        self._generation = -1
-        n = max_insns + 3
-        self.rows = new_hole_rows(max_insns)
-        self.ids = np.zeros(n, dtype=np.int32)
-        self.conts = np.zeros((n, N_CONTS), dtype=np.int64)
+        self.cold = ColdPath(cpu_addr, max_insns)
+        self.cold.bind_arena(arena)
+        self.cold.bind_hot(None)
+        self._bound = None
+        self._hot_bound = None
         self.blocks_made = 0
 
-    def emitter(self):
-        """The emitter of the current library (rebound when the library grew)."""
+    @property
+    def records(self):
+        return self.cold.recs
+
+    def _bind(self):
         s = self.stencils
-        if self._generation != s.generation:
-            self._emitter = Emitter(s.library, self.arena, self.runtime_symbols)
-            self._generation = s.generation
-        return self._emitter
+        if self._bound != s.native_generation:
+            emitter = Emitter(s.library, self.arena, self.runtime_symbols)
+            self.cold.bind_stencils(emitter, s.library, s.sids, s.falls, s.exits, s.specials(self.counting))
+            self._bound = s.native_generation
 
-    def plan(self, recs, n, hflags):
-        """How much of records 0..n-1 one block of stencils takes: (m, stencils);
-        m is 0 when the first instruction needs LLVM."""
-        infos = self.stencils.lookup([variant_key(recs[i], hflags) for i in range(n)])
-        m = 0
-        for info in infos:
-            if info.sid < 0:
+    def bind_hot(self, table):
+        """The translation cache's table the cold path looks blocks up in (None: none)."""
+        generation = None if table is None else (id(table), table.generation)
+        if generation != self._hot_bound:
+            self.cold.bind_hot(table)
+            self._hot_bound = generation
+
+    def make(self, linear, eip, cs_base, hflags, user):
+        """One cold_path call for the block at linear (coldpath.py): its status;
+        the outputs are in self.cold (ctx, out, recs).  Missing stencils are
+        built and the call made again; cnp.ArenaFull when there is no room."""
+        for _ in range(3):
+            self._bind()
+            status = self.cold.run(self.arena, linear, eip, cs_base, hflags, user)
+            if status != coldpath.MISSING:
                 break
-            m += 1
-            if not info.falls_through or info.exit_roles:
-                break
-        return m, infos
+            self.stencils.build(self.cold.missing[:self.cold.out[0]].tolist())
+        if status == coldpath.OK:
+            self.blocks_made += 1
+        elif status == coldpath.FULL:
+            raise ArenaFull("the arena is full")
+        return status
 
-    def make_block(self, recs, n, eip, cs_base, hflags):
-        """The block of records 0..n-1 (as much as plan() takes), or None (its
-        first instruction needs LLVM).  cnp.ArenaFull when the arena has no
-        room (flush everything, try again)."""
-        m, infos = self.plan(recs, n, hflags)
-        return self.emit(recs, m, infos, eip, cs_base, hflags) if m else None
-
-    def emit(self, recs, m, infos, eip, cs_base, hflags):
-        """Lay out the block of records 0..m-1 whose stencils plan() found."""
-        last = infos[m - 1]
-        exits = list(last.exit_roles)
-        if last.falls_through and "next_eip" not in exits:
-            exits.append("next_eip")
-        rows = self.rows
-        fill_holes(recs, m, rows)
-        emitter = self.emitter()
-        lib = self.stencils.library
-        pieces = 1 + m + len(exits)
-        ids, conts = self.ids[:pieces], self.conts[:pieces]
-        values = np.zeros((pieces, len(lib.roles)), dtype=np.uint32)
-        addrs = np.zeros((pieces, len(lib.addr_names)), dtype=np.uint64)
-        conts[:] = 0
-        data = self.arena.alloc_data(DATA_BYTES)
-        ids[0] = self.stencils.special(HEAD_COUNTING if self.counting else HEAD).sid
-        values[0, :N_ROLES] = rows[0]
-        addrs[0, 0] = data + COUNTER_OFFSET
-        for i in range(m):
-            ids[1 + i] = infos[i].sid
-        values[1:1 + m, :N_ROLES] = rows[:m]
-        targets = []
-        page = (eip + cs_base) & PAGE_MASK
-        for k, role in enumerate(exits):
-            p = 1 + m + k
-            target = int(rows[m - 1, ROLE_IDS[role]])
-            linkable = not hflags & H.HF_PG or ((target + cs_base) & PAGE_MASK) == page
-            ids[p] = self.stencils.special(EXIT_LINKABLE if linkable else EXIT).sid
-            values[p, R_EIP] = target
-            addrs[p, 1] = data + 8 * k
-            targets.append(target)
-        if last.falls_through:
-            conts[m, 0] = -1 - (1 + m + exits.index("next_eip"))
-        for k, role in enumerate(last.exit_roles):
-            conts[m, 1 + k] = -1 - (1 + m + exits.index(role))
-        emission = emitter.emit(ids, values, addrs, conts)
-        self.blocks_made += 1
-        return BaselineBlock(emission.start, data, m, targets, emission.end)
+    def block(self):
+        """The BaselineBlock of a successful make()."""
+        o = self.cold.out.tolist()
+        return BaselineBlock(o[1], o[2], o[0], o[5:5 + o[4]], o[3])
 
     def flush(self):
         """Drop every block's code and data (the arena is full, or a reset)."""
@@ -143,4 +106,3 @@ class BaselineTier:
 
     def close(self):
         self.stencils.save()
-        self.arena.close()

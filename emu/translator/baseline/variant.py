@@ -5,7 +5,7 @@ that changes the shape of the code the `op_*` emits.  Everything else
 (register numbers, immediates, displacements, EIPs, the addressing
 registers) is a hole the block builder fills (operands.ROLES, holes.py).
 
-The key, for a decoded record and the block's hflags:
+The key (native.variant_code packs it, from a decoded record and the block's hflags):
 
     form        the opcode table row (-1: the record is an error, see `error`)
     error       the decoder's error (#UD, #GP too long) for form -1
@@ -50,27 +50,6 @@ class VariantKey(NamedTuple):
     cc: int
     imm2: int
     hflags: int
-
-
-def variant_key(rec, hflags):
-    """The variant of a decoded record (tables.RECORD) in a block of these hflags."""
-    form = int(rec["form"])
-    error = int(rec["error"])
-    mode = hflags & MODE_BITS
-    if error != T.ERR_NONE or form < 0:
-        return VariantKey(-1, error, 0, 0, 0, 0, -1, -1, -1, -1, mode)
-    f = T.FORMS[form]
-    if f.has(T.A_X87):
-        mode |= hflags & X87_MODE_BITS
-    is_reg = int(rec["mod"]) == 3 if f.has(T.A_MODRM) else 0
-    return VariantKey(
-        form, 0, int(rec["opsize"]), int(rec["addrsize"]), int(is_reg),
-        int(rec["rep"]) if REPEATS[form] else 0,
-        int(rec["reg"]) if STATIC_REG[form] else -1,
-        int(rec["rm"]) if STATIC_RM[form] and is_reg else -1,
-        int(rec["opreg"]) if CC_FORM[form] else -1,
-        int(rec["imm2"]) & 31 if ENTER_FORM[form] else -1,
-        mode)
 
 
 SEG = Hole("seg_base")          # the memory operand's segment (gen.py StencilGen reads both holes)
