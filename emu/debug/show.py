@@ -1,5 +1,7 @@
-"""Show one block at every stage of translation: guest asm, decoded records, LLVM IR,
-optimised IR, host assembly.  For teaching and debugging; no machine is needed.
+"""Show one block at every stage of translation: guest asm, decoded records, the
+baseline tier's stencils (what pyemu runs first), LLVM IR, optimised IR, host
+assembly (what a hot block becomes).  For teaching and debugging; no machine
+is needed.
 
     >>> from emu.debug.show import show_block
     >>> view = show_block(bytes.fromhex("01d8 c3"))
@@ -21,25 +23,27 @@ from ..frontend.disasm import format_listing
 from ..translator.block import Insn, emit_block
 from ..translator.jit import JitEngine
 
-STAGES = ("guest", "decoded", "ir", "opt", "host")
+STAGES = ("guest", "decoded", "baseline", "ir", "opt", "host")
 
 
 @dataclass
 class BlockView:
     guest_asm: str        # capstone listing
     decoded: str          # the decoder's records, one per line
+    baseline: str         # the block of stencils (emu/debug/stencilview.py)
     ir: str               # LLVM IR as the translator emits it
     optimized_ir: str     # after LLVM's O2 pipeline
     host_asm: str         # host machine code
 
     def stage(self, name):
-        return {"guest": self.guest_asm, "decoded": self.decoded, "ir": self.ir,
+        return {"guest": self.guest_asm, "decoded": self.decoded, "baseline": self.baseline, "ir": self.ir,
                 "opt": self.optimized_ir, "host": self.host_asm}[name]
 
     def __str__(self):
         return "\n\n".join("== %s ==\n%s" % (title, text) for title, text in (
             ("guest instructions", self.guest_asm), ("decoded records", self.decoded),
-            ("LLVM IR", self.ir), ("optimised LLVM IR", self.optimized_ir),
+            ("baseline tier: the stencils the block is made of (copy-and-patch)", self.baseline),
+            ("LLVM IR (a hot block, compiled at O2)", self.ir), ("optimised LLVM IR", self.optimized_ir),
             ("host assembly", self.host_asm)))
 
 
@@ -84,9 +88,11 @@ def show_block(code, address=0x1000, bits=32, cpl=0):
     mod.data_layout = engine.data_layout
     from ..translator.jit import _run_passes
     _run_passes(mod, engine.target_machine, 2)
+    from .stencilview import baseline_view
     return BlockView(
         guest_asm=format_listing(code[:offset], address, bits),
         decoded="\n".join(_describe(r) for r in recs[:len(insns)]),
+        baseline=baseline_view(code, address, bits, cpl),
         ir=ir_text,
         optimized_ir=str(mod),
         host_asm=engine.target_machine.emit_assembly(mod))

@@ -32,8 +32,13 @@ def collect(machine, clock, exit_status=None):
     startup = (clock.guest_start - clock.start) if clock.guest_start is not None else wall
     guest = now - clock.guest_start if clock.guest_start is not None else 0.0
     insns = machine._retired()
-    jit = tr.translate_seconds + tr.tier_up_seconds
+    cp = tr.cp
+    o2_seconds = cp.compiler.seconds if cp is not None else 0.0
+    jit = tr.translate_seconds + tr.tier_up_seconds + o2_seconds
     oc = tr.objcache
+    tiers = [0, 0, 0]
+    for tb in tr.cache.blocks.values():
+        tiers[tb.tier] += 1
     return {
         "exit_status": exit_status if isinstance(exit_status, (int, type(None))) else str(exit_status),
         "wall_seconds": round(wall, 6),
@@ -44,7 +49,18 @@ def collect(machine, clock, exit_status=None):
         "guest_instructions": int(insns),
         "mips": round(insns / guest / 1e6, 3) if guest > 0 else 0.0,
         "blocks_translated": tr.blocks_translated,
-        "blocks_compiled": tr.compiled,            # by LLVM in this run; the rest came from the object cache
+        # the tier blocks were made at: baseline (stencils), LLVM's first tier
+        # (the fallback, or what the baseline leaves to LLVM), O2 (from the
+        # translation cache, or after a tier-up); and the live blocks by tier at exit
+        "baseline_blocks": tr.baseline_blocks,
+        "o2_blocks_from_cache": cp.hot_hits if cp is not None else 0,
+        "live_blocks_by_tier": tiers,
+        # by LLVM in this run (blocks, and hot blocks on the O2 thread); the rest came from caches
+        "blocks_compiled": tr.compiled + (cp.compiler.compiled if cp is not None else 0),
+        "o2_compile_seconds": round(o2_seconds, 6),
+        "stencils_built": cp.baseline.stencils.built if cp is not None else 0,
+        "translation_cache_loaded": cp.cache.loaded if cp is not None else 0,
+        "translation_cache_added": len(cp.cache.added) if cp is not None else 0,
         "translate_seconds": round(tr.translate_seconds, 6),
         "tier_ups": tr.tier_ups,
         "tier_up_seconds": round(tr.tier_up_seconds, 6),
@@ -67,10 +83,17 @@ def summary(stats):
         "wall time          %10.3f s  (start-up %.3f s, guest %.3f s)" % (
             s["wall_seconds"], s["startup_seconds"], s["guest_seconds"]),
         "guest instructions %10d    (%.1f million/s of guest time)" % (s["guest_instructions"], s["mips"]),
-        "blocks translated  %10d    (%d compiled by LLVM, the rest from the object cache)" % (
-            s["blocks_translated"], s["blocks_compiled"]),
+        "blocks translated  %10d    (%d of stencils, %d O2 from the translation cache, "
+        "%d compiled by LLVM)" % (s["blocks_translated"], s["baseline_blocks"], s["o2_blocks_from_cache"],
+                                  s["blocks_compiled"]),
+        "live blocks        %10d    (baseline %d, LLVM tier 1 %d, O2 %d)" % (
+            sum(s["live_blocks_by_tier"]), *s["live_blocks_by_tier"]),
         "translation time   %10.3f s" % s["translate_seconds"],
-        "tier-ups           %10d    (%.3f s)" % (s["tier_ups"], s["tier_up_seconds"]),
+        "tier-ups           %10d    (%.3f s here, %.3f s on the O2 thread)" % (
+            s["tier_ups"], s["tier_up_seconds"], s["o2_compile_seconds"]),
+        "stencils built     %10d" % s["stencils_built"],
+        "translation cache  %10d blocks loaded, %d added" % (s["translation_cache_loaded"],
+                                                            s["translation_cache_added"]),
         "JIT share of wall  %10.1f %%" % (100.0 * s["jit_share"]),
         "cache flushes      %10d" % s["flushes"],
         "object cache       %s: %d hits, %d misses, %d stored, %d bad" % (

@@ -23,6 +23,20 @@ def test_every_stage_of_a_block():
     assert view.host_asm.strip()
 
 
+def test_the_baseline_stage_shows_the_stencils_and_their_patched_holes():
+    # add eax, ebx; mov ecx, [esi+edi*4+8]; jc +2 (three instructions, two exits)
+    view = show_block(bytes.fromhex("01d8 8b4cbe08 7202 31c0"), 0x2000)
+    text = view.baseline
+    assert "3 instructions, 6 stencils" in text, text
+    # the registers of `add eax, ebx` patched as byte offsets: EBX is regs[3] (0x18)
+    assert "rm_off=0x0 reg_off=0x18" in text, text
+    # the memory operand: base ESI (regs[6]), index EDI (regs[7]) times 4, displacement 8
+    assert "base_off=0x30 index_off=0x38 scale=0x4 disp=0x8" in text, text
+    # the jump's targets in its exits, through chain slots
+    assert text.count("direct exit") == 2 and "eip=0x200a" in text and "eip=0x2008" in text, text
+    assert "head (budget, exit request)" in text and "n_insns=0x3 block_eip=0x2000" in text, text
+
+
 def test_assembly_text_is_assembled_at_the_address():
     code = assemble("mov eax, 42; jmp 0x2000", address=0x1000)
     assert code[:5] == bytes.fromhex("b82a000000")

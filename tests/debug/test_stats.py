@@ -11,7 +11,9 @@ import pytest
 from tests.guests import guestlib
 
 STATS_KEYS = {"exit_status", "wall_seconds", "startup_seconds", "guest_seconds", "guest_instructions",
-              "mips", "blocks_translated", "blocks_compiled", "translate_seconds", "tier_ups",
+              "mips", "blocks_translated", "baseline_blocks", "o2_blocks_from_cache", "live_blocks_by_tier",
+              "blocks_compiled", "o2_compile_seconds", "stencils_built", "translation_cache_loaded",
+              "translation_cache_added", "translate_seconds", "tier_ups",
               "tier_up_seconds", "jit_seconds", "jit_share", "flushes", "objcache_enabled",
               "objcache_hits", "objcache_misses", "objcache_stores", "objcache_bad"}
 PASS_STATUS = guestlib.exit_status(0x19)      # checksum.S: GUEST "checksum", 0x19
@@ -22,44 +24,71 @@ def checksum_elf(tmp_path_factory):
     return guestlib.build("checksum", tmp_path_factory.mktemp("stats"))
 
 
-def _run(elf, tmp_path, objdir, name, extra=()):
+def _run(elf, tmp_path, objdir, name, extra=(), **env_extra):
     """Run elf with PYEMU_STATS; returns (Run, stats dict or None)."""
     path = tmp_path / (name + ".json")
     env = guestlib._pyemu_env()
     env["PYEMU_STATS"] = str(path)
     env["PYEMU_OBJCACHE_DIR"] = str(objdir)
     env.pop("PYEMU_CACHE", None)
+    env.update(env_extra)
     r = guestlib._run(guestlib.pyemu_command(elf, extra), 180, env=env)
     return r, (json.loads(path.read_text()) if path.exists() else None)
 
 
-def test_json_written_on_guest_exit_with_consistent_counters(checksum_elf, tmp_path):
-    objdir = tmp_path / "objects"
-    r, cold = _run(checksum_elf, tmp_path, objdir, "cold")
-    assert r.status == PASS_STATUS, r.describe()
-    assert cold is not None, "PYEMU_STATS file not written on isa-debug-exit\n" + r.describe()
-    assert set(cold) == STATS_KEYS
-    assert cold["exit_status"] == r.status
+def _consistent(st, r):
+    assert set(st) == STATS_KEYS
+    assert st["exit_status"] == r.status
     # the checksum loops over thousands of bytes, bit by bit: far more
     # instructions retire than there are blocks, and each block has >= 1
-    assert cold["guest_instructions"] > 100_000
-    assert 0 < cold["blocks_translated"] < cold["guest_instructions"] / 10
-    # a fresh object cache: every block is compiled and stored, none found
-    assert cold["objcache_enabled"] is True
-    assert cold["objcache_hits"] == 0
+    assert st["guest_instructions"] > 100_000
+    assert 0 < st["blocks_translated"] < st["guest_instructions"] / 10
+    assert 0 < st["translate_seconds"] <= st["jit_seconds"] <= st["wall_seconds"]
+    assert st["startup_seconds"] + st["guest_seconds"] <= st["wall_seconds"] + 1e-3
+    assert 0 < st["jit_share"] <= 1
+    assert sum(st["live_blocks_by_tier"]) <= st["blocks_translated"] + st["tier_ups"]
+
+
+def test_json_written_on_guest_exit_with_consistent_counters(checksum_elf, tmp_path):
+    """The baseline tier and a translation cache: the cold run makes its blocks
+    of stencils and compiles the hot loop at O2 (at once: PYEMU_BACKGROUND=0);
+    the warm run starts that loop at O2 from the cache."""
+    objdir = tmp_path / "objects"
+    tiering = {"PYEMU_HOT": "1000", "PYEMU_BACKGROUND": "0"}
+    r, cold = _run(checksum_elf, tmp_path, objdir, "cold", **tiering)
+    assert r.status == PASS_STATUS, r.describe()
+    assert cold is not None, "PYEMU_STATS file not written on isa-debug-exit\n" + r.describe()
+    _consistent(cold, r)
+    assert 0 < cold["baseline_blocks"] <= cold["blocks_translated"]
+    assert cold["tier_ups"] >= 1 and cold["translation_cache_added"] >= 1
+    assert cold["o2_blocks_from_cache"] == 0 and cold["translation_cache_loaded"] == 0
+    assert cold["live_blocks_by_tier"][2] >= 1
+
+    r2, warm = _run(checksum_elf, tmp_path, objdir, "warm", **tiering)
+    assert r2.status == r.status and r2.stdout == r.stdout, r2.describe()
+    _consistent(warm, r2)
+    assert warm["translation_cache_loaded"] >= cold["translation_cache_added"]
+    assert warm["o2_blocks_from_cache"] >= 1
+    assert warm["tier_ups"] < cold["tier_ups"]
+    assert warm["blocks_compiled"] < cold["blocks_compiled"]
+
+
+def test_llvm_fallback_loads_its_objects_from_the_object_cache(checksum_elf, tmp_path):
+    """Without the baseline tier (PYEMU_BASELINE=0) every block goes through
+    LLVM and its per-block object cache: a second run finds them all there."""
+    objdir = tmp_path / "objects"
+    r, cold = _run(checksum_elf, tmp_path, objdir, "cold", PYEMU_BASELINE="0")
+    assert r.status == PASS_STATUS, r.describe()
+    _consistent(cold, r)
+    assert cold["baseline_blocks"] == 0
+    assert cold["objcache_enabled"] is True and cold["objcache_hits"] == 0
     assert cold["blocks_compiled"] >= cold["blocks_translated"]
     assert cold["objcache_stores"] == cold["blocks_compiled"]
-    assert 0 < cold["translate_seconds"] <= cold["jit_seconds"] <= cold["wall_seconds"]
-    assert cold["startup_seconds"] + cold["guest_seconds"] <= cold["wall_seconds"] + 1e-3
-    assert 0 < cold["jit_share"] <= 1
-
-    r2, warm = _run(checksum_elf, tmp_path, objdir, "warm")
+    r2, warm = _run(checksum_elf, tmp_path, objdir, "warm", PYEMU_BASELINE="0")
     assert r2.status == r.status and r2.stdout == r.stdout, r2.describe()
-    # the same guest is deterministic in its code: the same blocks, now from the cache
     assert warm["blocks_translated"] == cold["blocks_translated"]
     assert warm["objcache_hits"] >= warm["blocks_translated"] - warm["tier_ups"]
     assert warm["blocks_compiled"] < cold["blocks_compiled"]
-    assert warm["translate_seconds"] < cold["translate_seconds"]
 
 
 def test_d_stats_summary_goes_to_D_file(checksum_elf, tmp_path):
