@@ -106,6 +106,7 @@ ROLES = {
     "refund_fault": "instructions of the block not executed when this one faults (n - index)",
     "refund_done": "instructions of the block not executed after this one (n - index - 1)",
     "n_insns": "the block's length in instructions (its budget)",
+    "hot_threshold": "the entry that makes the block hot (tiering)",
     "block_eip": "the block's first EIP",
 }
 

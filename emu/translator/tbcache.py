@@ -198,9 +198,9 @@ class TranslationCache:
                 ctypes.c_uint64.from_address(slot_addr).value = new.fn
                 new.incoming.add(slot_addr)
         old.incoming.clear()
-        hit = self.jmp_view["fn"] == np.uint64(old.fn)
-        if hit.any():
-            self.jmp_view["fn"][hit] = new.fn
+        e = self.jmp_cache[jump_hash(old.linear, self.jmp_mask)]
+        if e.fn == old.fn:
+            e.fn = new.fn
         for pfn in old.pages:
             page_set = self.by_page.get(pfn)
             if page_set is not None:
@@ -229,28 +229,37 @@ class TranslationCache:
         tb.incoming.clear()
         for k in range(len(tb.slot_targets)):
             self.slot_owner.pop(tb.slot_address(k), None)
-        hit = self.jmp_view["fn"] == np.uint64(tb.fn)
-        if hit.any():
-            self.jmp_view["fn"][hit] = 0
+        self._forget_jump(tb)
         for pfn in tb.pages:
             page_set = self.by_page.get(pfn)
             if page_set is not None:
                 page_set.discard(tb)
-                self._rebuild_page_bits(pfn)
+                self._unmark(tb, pfn)
 
-    def _rebuild_page_bits(self, pfn):
-        base = pfn << P.PAGE_SHIFT
-        if base + P.PAGE_SIZE <= self.phys.ram_size:
-            self.code_bitmap[base >> 3:(base + P.PAGE_SIZE) >> 3] = 0
+    def _forget_jump(self, tb):
+        """A block is only ever in the jump cache at the slot of its linear pc."""
+        e = self.jmp_cache[jump_hash(tb.linear, self.jmp_mask)]
+        if e.fn == tb.fn:
+            e.fn = 0
+
+    def _unmark(self, tb, pfn):
+        """Clear the code-bitmap bits of tb's bytes on page pfn that no other
+        block of the page was made from."""
         page_set = self.by_page.get(pfn)
         if not page_set:
+            base = pfn << P.PAGE_SHIFT
+            if base + P.PAGE_SIZE <= self.phys.ram_size:
+                self.code_bitmap[base >> 3:(base + P.PAGE_SIZE) >> 3] = 0
             self.by_page.pop(pfn, None)
             self.phys.flags[pfn] &= ~np.uint8(P.PAGE_CODE)
             return
+        mine = [(p, n) for p, n in tb.byte_ranges if p >> P.PAGE_SHIFT == pfn]
+        for p, n in mine:
+            self._mark(p, n, False)
         for other in page_set:
-            for phys, length in other.byte_ranges:
-                if phys >> P.PAGE_SHIFT == pfn:
-                    self._mark(phys, length, True)
+            for p2, n2 in other.byte_ranges:
+                if any(p2 < p + n and p < p2 + n2 for p, n in mine):
+                    self._mark(p2, n2, True)
 
     def invalidate_range(self, phys, length):
         """Drop every block made from bytes in [phys, phys+length); True if any."""

@@ -126,7 +126,7 @@ def cold_path(ctx_addr):
         _i64(ctx[C_SID_KEYS], ctx[C_SID_SIZE]), _i64(ctx[C_SID_VALS], ctx[C_SID_SIZE]),
         carray(_void_ptr(ctx[C_FALLS]), nst, dtype=np.uint8), _i64(ctx[C_EXITS], (nst, 2)),
         _i64(ctx[C_HOT_KEYS], (ctx[C_HOT_SIZE], 2)), _i64(ctx[C_HOT_VALS], ctx[C_HOT_SIZE]),
-        _i64(ctx[C_SPECIALS], 4),
+        _i64(ctx[C_SPECIALS], 5),
         carray(_void_ptr(ctx[C_CODE]), ctx[C_CODE_LEN], dtype=np.uint8),
         _i64(ctx[C_STENCILS], (ctx[C_N_STENCILS], 5)), _i64(ctx[C_RELOCS], (ctx[C_N_RELOCS], 5)),
         _i64(ctx[C_RUNTIME], (ctx[C_N_RUNTIME], 2)), ctx[C_RODATA_BASE],

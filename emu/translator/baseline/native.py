@@ -160,6 +160,7 @@ HEAD_DATA = 24              # two chain slots and the counter (baseline/tier.py)
 COUNTER_OFFSET = 16
 R_EIP = ROLE_IDS["eip"]
 R_NEXT_EIP = ROLE_IDS["next_eip"]
+R_HOT_THRESHOLD = ROLE_IDS["hot_threshold"]
 
 
 @njit(cache=True, nogil=True)
@@ -170,7 +171,8 @@ def make_block(recs, n, hflags, eip, cs_base, sid_keys, sid_vals, falls, exits, 
     """See the module docstring.  sid_keys/sid_vals: the variant table
     (table.py: code -> stencil id, -1 not a stencil); hot_keys/hot_vals: the
     translation cache's table (empty: no look-up); specials: stencil ids of
-    (head, counting head or -1, exit, linkable exit); cursor: the arena's
+    (head, counting head or -1, exit, linkable exit) and the hot threshold
+    (stencilset.StencilSet.specials); cursor: the arena's
     (code top, data bottom), moved on success; out: (m, entry, data, bytes
     of code, n exits, exit 0 target, exit 1 target, hot index, h1, h2).
     Returns a status."""
@@ -251,6 +253,7 @@ def make_block(recs, n, hflags, eip, cs_base, sid_keys, sid_vals, falls, exits, 
         conts[p, 2] = 0
     for r in range(N_ROLES):
         values[0, r] = rows[0, r]
+    values[0, R_HOT_THRESHOLD] = specials[4]
     addrs[0, 0] = data + COUNTER_OFFSET
     for i in range(m):
         for r in range(N_ROLES):

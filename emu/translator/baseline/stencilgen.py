@@ -243,10 +243,11 @@ class StencilGen(IRGen):
         return v
 
 
-def emit_head(module, name, counting_threshold=None):
+def emit_head(module, name, counting=False):
     """The block's entry: leave with EXIT_REQUEST (EIP = the block's) when
     exit_request is set or the budget cannot pay for the block; count the
-    entry (tiering: EXIT_HOT at the threshold); then the first instruction."""
+    entry (tiering: EXIT_HOT at the `hot_threshold` hole); then the first
+    instruction."""
     f = _stencil_function(module, name)
     s, e = f.args
     s.name, e.name = "s", "env"
@@ -261,12 +262,12 @@ def emit_head(module, name, counting_threshold=None):
     store_field(b, s, b.zext(hole_value(module, "block_eip"), I64), "eip")
     b.ret(c32(EXIT_REQUEST))
     b.position_at_end(go)
-    if counting_threshold:
+    if counting:
         counter = address_hole(module, "counter")
         n = b.add(b.load(counter, typ=I32), c32(1), name="count")
         b.store(n, counter)
         hot, run = f.append_basic_block("hot"), f.append_basic_block("run")
-        b.cbranch(b.icmp_unsigned("==", n, c32(counting_threshold)), hot, run)
+        b.cbranch(b.icmp_unsigned("==", n, hole_value(module, "hot_threshold")), hot, run)
         b.position_at_end(hot)
         store_field(b, s, b.zext(hole_value(module, "block_eip"), I64), "eip")
         b.ret(c32(EXIT_HOT))

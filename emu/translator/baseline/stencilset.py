@@ -53,14 +53,13 @@ class StencilInfo:
         self.exit_roles = tuple(exit_roles)
 
 
-def fingerprint(hot_threshold):
+def fingerprint():
     """What the stencils depend on: the translator's sources, LLVM, the host."""
     import llvmlite
     import llvmlite.binding as llvm
     from ... import _source_hash
     h = hashlib.sha256()
-    for part in (_source_hash(), llvmlite.__version__, host_triple(), llvm.get_host_cpu_name(),
-                 str(hot_threshold)):
+    for part in (_source_hash(), llvmlite.__version__, host_triple(), llvm.get_host_cpu_name()):
         h.update(part.encode())
     return h.hexdigest()[:24]
 
@@ -71,11 +70,10 @@ def default_directory():
 
 
 class StencilSet:
-    def __init__(self, hot_threshold, directory=None, persist=True):
-        self.hot_threshold = hot_threshold
+    def __init__(self, directory=None, persist=True):
         self.directory = pathlib.Path(directory) if directory else default_directory()
         self.persist = persist
-        self.path = self.directory / ("stencils-%s.npz" % fingerprint(hot_threshold))
+        self.path = self.directory / ("stencils-%s.npz" % fingerprint())
         self.library = None
         self.info = {}              # variant code or special name -> StencilInfo (sid -1: not a stencil)
         self.sids = Table()             # variant code -> stencil id (-1: not a stencil), for native code
@@ -100,10 +98,12 @@ class StencilSet:
         """Changes whenever an array native code reads was replaced."""
         return (self.generation, self.sids.generation, self.falls.shape[0])
 
-    def specials(self, counting):
-        """Stencil ids of (head, counting head or -1, exit, linkable exit) for native.make_block."""
-        return np.array([self.info[HEAD].sid, self.info[HEAD_COUNTING].sid if counting else -1,
-                         self.info[EXIT].sid, self.info[EXIT_LINKABLE].sid], dtype=np.int64)
+    def specials(self, hot_threshold):
+        """For native.make_block: stencil ids of (head, counting head or -1, exit,
+        linkable exit) and the hot threshold (None: no counting)."""
+        return np.array([self.info[HEAD].sid, self.info[HEAD_COUNTING].sid if hot_threshold else -1,
+                         self.info[EXIT].sid, self.info[EXIT_LINKABLE].sid, hot_threshold or 0],
+                        dtype=np.int64)
 
     # --- building -----------------------------------------------------------------------------------
     def build(self, codes):
@@ -137,7 +137,7 @@ class StencilSet:
         if name == HEAD:
             emit_head(module, name)
         elif name == HEAD_COUNTING:
-            emit_head(module, name, self.hot_threshold)
+            emit_head(module, name, counting=True)
         else:
             emit_exit(module, name, linkable=name == EXIT_LINKABLE)
         return name, name.startswith("head"), ()

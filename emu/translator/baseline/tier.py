@@ -50,8 +50,8 @@ class BaselineBlock:
 class BaselineTier:
     def __init__(self, runtime_symbols, arena, cpu_addr, hot_threshold=None, max_insns=64, stencils=None):
         """hot_threshold: count entries and leave with EXIT_HOT at this one (None: never)."""
-        self.stencils = stencils or StencilSet(hot_threshold or 0)
-        self.counting = hot_threshold is not None
+        self.stencils = stencils or StencilSet()
+        self.hot_threshold = hot_threshold
         self.arena = arena
         self.runtime_symbols = runtime_symbols
         self.cold = ColdPath(cpu_addr, max_insns)
@@ -69,7 +69,7 @@ class BaselineTier:
         s = self.stencils
         if self._bound != s.native_generation:
             emitter = Emitter(s.library, self.arena, self.runtime_symbols)
-            self.cold.bind_stencils(emitter, s.library, s.sids, s.falls, s.exits, s.specials(self.counting))
+            self.cold.bind_stencils(emitter, s.library, s.sids, s.falls, s.exits, s.specials(self.hot_threshold))
             self._bound = s.native_generation
 
     def bind_hot(self, table):
