@@ -71,7 +71,7 @@ def baseline_view(code, address=0x1000, bits=32, cpl=0):
 def _describe(tier, address):
     cold = tier.cold
     lib = tier.stencils.library
-    out = cold.out.tolist()
+    out = cold.out.tolist()      # make()'s outputs
     m, n_exits = out[0], out[4]
     pieces = 1 + m + n_exits
     ends = cold.out_addr[1:pieces].tolist() + [tier.arena.code_top]

@@ -21,7 +21,7 @@ blocks.
 import numpy as np
 
 from .baseline import coldpath
-from .baseline.coldpath import C_FIRST, C_GLOBAL, C_PHYS0, C_PHYS1
+from .baseline.coldpath import C_PHYS0, C_PHYS1
 from .baseline.tier import BaselineTier
 from .block import Insn
 from .cnp import Arena, Emitter
@@ -64,14 +64,16 @@ class CopyPatchTiers:
         the first page, bytes on it, the page is global, physical address of
         the next page or -1, bytes of code).  cnp.ArenaFull when there is no room."""
         b = self.baseline
-        b.bind_hot(self.cache.table if self.tiering and len(self.cache.table) else None)
+        if self.tiering:
+            b.bind_hot(self.cache.table)
         status = b.make(linear, eip, cs_base, hflags, user)
-        ctx, out = b.cold.ctx, b.cold.out
-        fetch = (int(ctx[C_PHYS0]), int(ctx[C_FIRST]), bool(ctx[C_GLOBAL]), int(ctx[C_PHYS1]), int(out[3]))
+        out = b.cold.out.tolist()
+        phys0, first, global_page, _, phys1 = b.cold.ctx[C_PHYS0:C_PHYS1 + 1].tolist()
+        fetch = (phys0, first, global_page, phys1, out[3])
         if status == coldpath.OK:
-            return status, b.block(), 0, fetch
+            return status, b.block(out), 0, fetch
         if status == coldpath.HOT:
-            entry = self.cache.entry_at(int(out[7]))
+            entry = self.cache.entry_at(out[7])
             self.hot_hits += 1
             return status, self._place_hot(entry, hole_values(b.records, entry.n_insns), eip), 2, fetch
         return status, None, None, fetch

@@ -58,7 +58,7 @@ class BaselineTier:
         self.cold.bind_arena(arena)
         self.cold.bind_hot(None)
         self._bound = None
-        self._hot_bound = None
+        self._hot_bound = self._hot_generation = None
         self.blocks_made = 0
 
     @property
@@ -74,10 +74,10 @@ class BaselineTier:
 
     def bind_hot(self, table):
         """The translation cache's table the cold path looks blocks up in (None: none)."""
-        generation = None if table is None else (id(table), table.generation)
-        if generation != self._hot_bound:
+        if table is not self._hot_bound or table.generation != self._hot_generation:
             self.cold.bind_hot(table)
-            self._hot_bound = generation
+            self._hot_bound = table
+            self._hot_generation = None if table is None else table.generation
 
     def make(self, linear, eip, cs_base, hflags, user):
         """One cold_path call for the block at linear (coldpath.py): its status;
@@ -95,10 +95,10 @@ class BaselineTier:
             raise ArenaFull("the arena is full")
         return status
 
-    def block(self):
-        """The BaselineBlock of a successful make()."""
-        o = self.cold.out.tolist()
-        return BaselineBlock(o[1], o[2], o[0], o[5:5 + o[4]], o[3])
+    @staticmethod
+    def block(out):
+        """The BaselineBlock of a successful make() (out: cold.out as a list)."""
+        return BaselineBlock(out[1], out[2], out[0], out[5:5 + out[4]], out[3])
 
     def flush(self):
         """Drop every block's code and data (the arena is full, or a reset)."""
