@@ -41,7 +41,7 @@ def new_machine(elf_bytes, tier):
     saved = os.environ.get("PYEMU_TIER")
     os.environ["PYEMU_TIER"] = str(tier)
     try:
-        cfg = parse_args(["-kernel", "/dev/null", "-nographic", "-no-reboot",
+        cfg = parse_args(["-m", "16", "-nographic", "-no-reboot",
                           "-device", "isa-debug-exit,iobase=0xf4,iosize=4"])
         out = BufferBackend()
         m = Machine(cfg, serial_backends=[out])

@@ -264,6 +264,13 @@ def _cache_dir():
     return cache_root() / "threaded-proto"
 
 
+def _text_size(obj):
+    import io
+    from elftools.elf.elffile import ELFFile
+    return sum(s["sh_size"] for s in ELFFile(io.BytesIO(obj)).iter_sections()
+               if s.name in (".text", ".ltext") or s.name.startswith((".text.", ".ltext.")))
+
+
 class HandlerSet:
     """Handlers by variant code, compiled in batches into one MCJIT engine.
 
@@ -289,6 +296,7 @@ class HandlerSet:
         self.build_seconds = 0.0
         self.emit_seconds = 0.0
         self.from_disk = 0
+        self.text_bytes = 0         # machine code of the handlers (.text of their objects)
         self.generation = 0
         self._structural()
 
@@ -302,8 +310,11 @@ class HandlerSet:
             path = _cache_dir() / (h + ".o")
             if path.exists():
                 self.from_disk += 1
-                return self.engine.load_object(path.read_bytes(), symbols)
+                obj = path.read_bytes()
+                self.text_bytes += _text_size(obj)
+                return self.engine.load_object(obj, symbols)
         obj = self.engine.compile_object(module_text, 2)
+        self.text_bytes += _text_size(obj)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp%d" % os.getpid())
@@ -340,7 +351,8 @@ class HandlerSet:
 
     def build(self, codes):
         """Compile the handlers of these variant codes not built yet, as one module."""
-        codes = [int(c) for c in dict.fromkeys(codes) if int(c) not in self.info]
+        # sorted: the same variants make the same module text (the disk cache's key)
+        codes = sorted(set(int(c) for c in codes if int(c) not in self.info))
         if not codes:
             return 0
         t0 = time.perf_counter()
