@@ -1,7 +1,14 @@
-"""Fixtures of the semantics-vs-Unicorn suite (options: tests/conftest.py)."""
+"""Fixtures of the semantics-vs-Unicorn suite (options: tests/conftest.py).
+
+Every test of the suite runs on each translation tier (`tier`: tests/tiers.py),
+with machines made under that tier's switches and an object cache of their
+own, so the LLVM tier compiles what it runs rather than loading an earlier
+run's objects."""
 import random
 
 import pytest
+
+from tiers import TIERS
 
 from .harness import Machines
 
@@ -24,8 +31,20 @@ def semantics_seed(request):
     return seed
 
 
+@pytest.fixture(scope="session", params=sorted(TIERS))
+def tier(request):
+    """The translation tier a test's machines run on."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def semantics_machines():
-    m = Machines()
+def tier_env(tier, tmp_path_factory):
+    """The environment pyemu machines of `tier` are made under."""
+    return dict(TIERS[tier], PYEMU_OBJCACHE_DIR=str(tmp_path_factory.mktemp("objects-%s" % tier)))
+
+
+@pytest.fixture(scope="session")
+def semantics_machines(tier_env):
+    m = Machines(env=tier_env)
     yield m
     m.close()

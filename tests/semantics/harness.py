@@ -22,6 +22,7 @@ from unicorn.unicorn_const import UC_ERR_INSN_INVALID
 from emu.cpu import hflags as H
 from emu.frontend.disasm import format_listing
 from emu.snippet import CODE_ADDR, Snippet
+from tiers import Census, environment
 
 from .x86enc import REG32
 
@@ -259,15 +260,24 @@ class _CachingSnippet(Snippet):
 
 
 class PyemuRunner:
-    def __init__(self, bits, ir_opt=2):
+    snippet_class = _CachingSnippet
+
+    def __init__(self, bits, ir_opt=2, env=None):
         self.bits = bits
         self.ir_opt = ir_opt
+        self.env = dict(env or {})      # PYEMU_* switches the machines are made under (tests/tiers.py)
         self.layout = LAYOUTS[bits]
         self.compiles = 0
+        self.retired = Census()         # what the machines recycled so far translated
         self._new()
 
+    def census(self):
+        """The blocks every machine of this runner made (tests/tiers.py)."""
+        return self.retired + Census.of(self.snip.machine.translator)
+
     def _new(self):
-        self.snip = _CachingSnippet(bits=self.bits, ir_opt=self.ir_opt)
+        with environment(self.env):
+            self.snip = self.snippet_class(bits=self.bits, ir_opt=self.ir_opt)
         if self.bits == 32:
             # the descriptors behind the flat selectors (emu.snippet only
             # loads the descriptor caches), for the segment-register cases
@@ -280,6 +290,7 @@ class PyemuRunner:
         n = self.snip.machine.translator.blocks_translated
         if n > limit:
             self.compiles += n
+            self.retired = self.census()
             self.snip.close()
             self._new()
 
@@ -440,15 +451,16 @@ def format_failure(case, st, info, a, b, mask, diffs, where):
 class Machines:
     """One pyemu Snippet and one Unicorn per mode, reused by every case."""
 
-    def __init__(self, ir_opt=2):
+    def __init__(self, ir_opt=2, env=None):
         self.ir_opt = ir_opt
+        self.env = env
         self._py = {}
         self._uc = {}
 
     def py(self, bits, ir_opt=None):
         key = (bits, self.ir_opt if ir_opt is None else ir_opt)
         if key not in self._py:
-            self._py[key] = PyemuRunner(bits, key[1])
+            self._py[key] = PyemuRunner(bits, key[1], self.env)
         return self._py[key]
 
     def uc(self, bits):

@@ -27,7 +27,7 @@ from unicorn import x86_const as UX
 from emu.cpu import hflags as H
 
 from .harness import (LAYOUTS, Case, Mask, PyemuRunner, State, UnicornRunner, _CachingSnippet, compare,
-                      describe_state, random_state, GDT, GDT_ADDR)
+                      describe_state, random_state)
 
 UC_FP = [UX.UC_X86_REG_FP0 + i for i in range(8)]
 
@@ -164,12 +164,7 @@ def read_pyemu_fpu(cpu):
 
 
 class X87PyemuRunner(PyemuRunner):
-    def _new(self):
-        self.snip = _FpuSnippet(bits=self.bits, ir_opt=self.ir_opt)
-        if self.bits == 32:
-            self.snip.write(GDT_ADDR, GDT)
-            self.snip.cpu.gdtr.base = GDT_ADDR
-            self.snip.cpu.gdtr.limit = len(GDT) - 1
+    snippet_class = _FpuSnippet
 
     def run(self, case, st):
         self.snip.fpu = st.fpu
@@ -276,13 +271,14 @@ class Stats:
 
 
 class X87Machines:
-    def __init__(self):
+    def __init__(self, env=None):
+        self.env = env
         self._py = {}
         self._uc = {}
 
     def py(self, bits):
         if bits not in self._py:
-            self._py[bits] = X87PyemuRunner(bits)
+            self._py[bits] = X87PyemuRunner(bits, env=self.env)
         return self._py[bits]
 
     def uc(self, bits):
