@@ -59,6 +59,7 @@ class Run:
     status: int
     timed_out: bool = False
     interrupted: bool = False      # timed out, then stopped with SIGINT (Ctrl-C)
+    stats: dict = None             # pyemu's PYEMU_STATS figures, when asked for (tiered.py)
 
     def describe(self):
         out = self.stdout.decode("latin-1")

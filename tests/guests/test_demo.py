@@ -1,16 +1,21 @@
 """`pyemu demo`: builds the bundled demo into the cache directory once, boots it,
 succeeds; rebuilds when the source changes; says "install binutils" without
-them; and the demo image gives QEMU's output."""
+them; and the demo image gives QEMU's output on every translation tier of
+pyemu (tests/tiers.py)."""
 import io
 import os
 import shutil
 import subprocess
 import sys
 
+import pytest
+
 import emu
 import emu.demo as demo
+from tiers import TIERS
 
-from . import guestlib
+from . import guestlib, tiered
+from .test_guests import check_clean_run
 
 
 def _cache_dir(tmp_path):
@@ -89,11 +94,14 @@ def test_demo_help(capsys):
     assert "pyemu demo" in capsys.readouterr().out
 
 
-def test_demo_image_matches_qemu(tmp_path):
+@pytest.mark.parametrize("tier", sorted(TIERS))
+def test_demo_image_matches_qemu(tmp_path, tier):
     elf = demo.build_elf(demo.SOURCE, demo.LINKER_SCRIPT, tmp_path / "demo.elf")
     ref = guestlib.run_qemu(elf)
-    run = guestlib.run_pyemu(elf)
+    run = tiered.run(guestlib.pyemu_command(elf), tier, tmp_path)
+    check_clean_run(run, "pyemu")       # a Python traceback exits with 1 too, the demo's own status
     assert ref.status == run.status == demo.EXPECTED_STATUS, run.describe() + "\n" + ref.describe()
+    tiered.check_tier(tier, run)
     _check_demo_output(run.stdout)
 
     def without_loader(out):       # "Booted by: qemu" / "Booted by: pyemu"

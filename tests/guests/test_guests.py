@@ -7,13 +7,19 @@ through isa-debug-exit with its own code (or "FAIL <name>: ..." and code +
   test_guest_matches_qemu      the serial output is byte for byte QEMU's, and
                                so is the exit status (QEMU must pass too: it
                                is the reference the expected values came from)
+Each runs on every translation tier of pyemu (tests/tiers.py: the baseline's
+stencils, LLVM at O2, relocatable O2 code from the first entry), and the
+passing test checks that the run's blocks came from that tier.
 Run one by hand with `python tests/guests/run.py NAME` (shows both and a diff).
 """
 import difflib
 
 import pytest
 
+from tiers import TIERS
+
 from . import guestlib
+from .tiered import check_tier
 
 # program -> the code it writes to isa-debug-exit on success
 PROGRAMS = {
@@ -47,23 +53,26 @@ def check_clean_run(run, what):
         what, -run.status if run.status else "?", run.describe())
 
 
+@pytest.mark.parametrize("tier", sorted(TIERS))
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
-def test_guest_passes_on_pyemu(guest_runs, name):
-    run = guest_runs.pyemu(name)
+def test_guest_passes_on_pyemu(guest_runs, name, tier):
+    run = guest_runs.pyemu(name, tier)
     check_clean_run(run, "pyemu")
     out = run.stdout.decode("latin-1")
     assert ("PASS %s\n" % name) in out and run.status == guestlib.exit_status(PROGRAMS[name]), (
-        "%s did not pass on pyemu (expected PASS and exit status %d):\n%s"
-        % (name, guestlib.exit_status(PROGRAMS[name]), run.describe()))
+        "%s did not pass on pyemu's %s tier (expected PASS and exit status %d):\n%s"
+        % (name, tier, guestlib.exit_status(PROGRAMS[name]), run.describe()))
+    check_tier(tier, run)
 
 
+@pytest.mark.parametrize("tier", sorted(TIERS))
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
-def test_guest_matches_qemu(guest_runs, name):
+def test_guest_matches_qemu(guest_runs, name, tier):
     ref = guest_runs.qemu(name)
     assert not ref.timed_out and ("PASS %s\n" % name).encode() in ref.stdout, (
         "the reference run on QEMU did not pass: the test program itself is wrong\n" + ref.describe())
     assert ref.status == guestlib.exit_status(PROGRAMS[name])
-    run = guest_runs.pyemu(name)
+    run = guest_runs.pyemu(name, tier)
     check_clean_run(run, "pyemu")
     assert run.stdout == ref.stdout, "serial output differs from QEMU's (- qemu, + pyemu):\n%s\n%s" % (
         _diff(ref.stdout, run.stdout), run.stderr)
@@ -76,13 +85,15 @@ EXITS = [(0, 4), (1, 4), (0x2a, 1), (0x3f, 2), (0x7f, 4), (0x80, 4), (0xff, 1), 
          (0x1234, 2), (0xffffffff, 4)]
 
 
+@pytest.mark.parametrize("tier", sorted(TIERS))
 @pytest.mark.parametrize("value,width", EXITS, ids=["%#x-out%d" % vw for vw in EXITS])
-def test_exit_status_matches_qemu(guest_runs, value, width):
+def test_exit_status_matches_qemu(guest_runs, value, width, tier):
     defsyms = (("EXIT_VALUE", "%#x" % value), ("EXIT_WIDTH", str(width)))
     sent = value & ((1 << (8 * width)) - 1)
     expected = guestlib.exit_status(sent)
-    run = guest_runs.pyemu("exit", defsyms)
+    run = guest_runs.pyemu("exit", tier, defsyms)
     check_clean_run(run, "pyemu")
+    check_tier(tier, run)
     line = b"exit value %08x width %d\n" % (value, width)
     assert run.stdout == b"== exit ==\n" + line, run.describe()
     assert run.status == expected, "pyemu exit status %r, expected (%#x << 1) | 1 = %d" % (

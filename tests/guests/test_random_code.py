@@ -7,13 +7,19 @@ a Python traceback or a hang.
 
 The bytes come from random.Random(seed), so a failure names everything needed
 to reproduce it: `python tests/guests/test_random_code.py SEED` writes the
-ELF and prints the pyemu command line.
+ELF and prints the pyemu command line.  Each seed runs on every translation
+tier of pyemu (tests/tiers.py).
 """
 import random
 import struct
 import sys
 
 import pytest
+
+if __name__ == "__main__":      # run by hand (below): tests/ holds tiers.py
+    import pathlib
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from tiers import TIERS  # noqa: E402
 
 SEEDS = [1, 2, 3, 4, 5, 6, 7, 8]
 CODE_BYTES = 4096
@@ -39,12 +45,13 @@ def build_random(seed, outdir):
     return guestlib.build("random", d, include_dirs=[d])
 
 
+@pytest.mark.parametrize("tier", sorted(TIERS))
 @pytest.mark.parametrize("seed", SEEDS)
-def test_random_code_stops_cleanly(tmp_path, seed):
-    from . import guestlib
+def test_random_code_stops_cleanly(tmp_path, seed, tier):
+    from . import guestlib, tiered
     elf = build_random(seed, tmp_path)
-    run = guestlib.run_pyemu(elf, timeout=TIMEOUT, interrupt_on_timeout=True)
-    where = "seed %d (first code bytes %s)" % (seed, random_image(seed)[36:52].hex(" "))
+    run = tiered.run(guestlib.pyemu_command(elf), tier, tmp_path, timeout=TIMEOUT, interrupt_on_timeout=True)
+    where = "seed %d on the %s tier (first code bytes %s)" % (seed, tier, random_image(seed)[36:52].hex(" "))
     assert run.status is not None, "pyemu ignored Ctrl-C and had to be killed, %s:\n%s" % (where, run.describe())
     assert run.status >= 0, "pyemu died from signal %d, %s:\n%s" % (-run.status, where, run.describe())
     assert "Traceback" not in run.stderr, "pyemu crashed with a Python traceback, %s:\n%s" % (
@@ -63,6 +70,7 @@ def test_random_code_stops_cleanly(tmp_path, seed):
         assert len(lines) == 1 and lines[0].startswith("pyemu: "), (
             "expected one 'pyemu: ...' line on stderr, %s:\n%s" % (where, run.describe()))
         assert run.status < 128, "status %d looks like a crash, %s" % (run.status, where)
+    tiered.check_tier(tier, run)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,18 @@ test_guests.py, two tests per program:
   test_sys_guest_passes_on_pyemu   pyemu runs it to "PASS" with the expected status
   test_sys_guest_matches_qemu      the serial output is byte for byte QEMU's, and
                                    so is the exit status (QEMU must pass too)
+Each runs on every translation tier of pyemu (tests/tiers.py), and the
+passing test checks that the run's blocks came from that tier.
 By hand: `python tests/guests/syslib.py NAME` shows both runs and a diff.
 """
 import pytest
 
-from . import guestlib, syslib
+from tiers import TIERS
+
+from . import guestlib, syslib, tiered
+from .shared import SharedRuns, session_dir
 from .test_guests import _diff, check_clean_run
+from .tiered import check_tier
 
 # program -> the code it writes to isa-debug-exit on success
 PROGRAMS = {
@@ -50,7 +56,7 @@ class SysRuns:
     def __init__(self, tmp_path_factory):
         self.dir = tmp_path_factory.mktemp("sysguests")
         self._images = {}
-        self._runs = {}
+        self._runs = SharedRuns(session_dir(tmp_path_factory, "sysguests"))
 
     def image(self, key):
         if key not in self._images:
@@ -58,16 +64,14 @@ class SysRuns:
             self._images[key] = syslib.build(name, self.dir, defsyms=defsyms)
         return self._images[key]
 
-    def run(self, emulator, name):
-        key = (emulator, name)
-        if key not in self._runs:
+    def run(self, emulator, name, tier=None):
+        """A run on QEMU, or on pyemu's tier (tests/tiers.py)."""
+        def make():
             image, kind = self.image(name)
             if emulator == "pyemu":
-                self._runs[key] = syslib.run_pyemu(image, kind)
-            else:
-                extra = syslib.qemu_extra_args(_source_and_defsyms(name)[0])
-                self._runs[key] = syslib.run_qemu(image, kind, extra=extra)
-        return self._runs[key]
+                return tiered.run(syslib.pyemu_command(image, kind), tier, self.dir, timeout=120)
+            return syslib.run_qemu(image, kind, extra=syslib.qemu_extra_args(_source_and_defsyms(name)[0]))
+        return self._runs.get((emulator, name, tier), make)
 
 
 @pytest.fixture(scope="module")
@@ -75,35 +79,40 @@ def sys_runs(tmp_path_factory):
     return SysRuns(tmp_path_factory)
 
 
+@pytest.mark.parametrize("tier", sorted(TIERS))
 @pytest.mark.parametrize("name", sorted(PROGRAMS) + sorted(PYEMU_ONLY))
-def test_sys_guest_passes_on_pyemu(sys_runs, name):
-    run = sys_runs.run("pyemu", name)
+def test_sys_guest_passes_on_pyemu(sys_runs, name, tier):
+    run = sys_runs.run("pyemu", name, tier)
     check_clean_run(run, "pyemu")
     out = run.stdout.decode("latin-1")
     code = PROGRAMS.get(name, PYEMU_ONLY.get(name))
     assert ("PASS %s\n" % _source_and_defsyms(name)[0]) in out and run.status == guestlib.exit_status(code), (
-        "%s did not pass on pyemu (expected PASS and exit status %d):\n%s"
-        % (name, guestlib.exit_status(code), run.describe()))
+        "%s did not pass on pyemu's %s tier (expected PASS and exit status %d):\n%s"
+        % (name, tier, guestlib.exit_status(code), run.describe()))
+    check_tier(tier, run)
 
 
+@pytest.mark.parametrize("tier", sorted(TIERS))
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
-def test_sys_guest_matches_qemu(sys_runs, name):
+def test_sys_guest_matches_qemu(sys_runs, name, tier):
     ref = sys_runs.run("qemu", name)
     assert not ref.timed_out and ("PASS %s\n" % name).encode() in ref.stdout, (
         "the reference run on QEMU did not pass: the test program itself is wrong\n" + ref.describe())
     assert ref.status == guestlib.exit_status(PROGRAMS[name])
-    run = sys_runs.run("pyemu", name)
+    run = sys_runs.run("pyemu", name, tier)
     check_clean_run(run, "pyemu")
     assert run.stdout == ref.stdout, "serial output differs from QEMU's (- qemu, + pyemu):\n%s\n%s" % (
         _diff(ref.stdout, run.stdout), run.stderr)
     assert run.status == ref.status, "exit status %r, QEMU's %r" % (run.status, ref.status)
 
 
-def test_triple_fault_exits_like_qemu(sys_runs):
+@pytest.mark.parametrize("tier", sorted(TIERS))
+def test_triple_fault_exits_like_qemu(sys_runs, tier):
     """sys_triple: an exception while delivering #DF shuts the CPU down; with
     -no-reboot pyemu exits (status 0, as QEMU) with a message saying why."""
-    run = sys_runs.run("pyemu", "sys_triple")
+    run = sys_runs.run("pyemu", "sys_triple", tier)
     check_clean_run(run, "pyemu")
+    check_tier(tier, run)
     assert run.stdout == b"== sys_triple ==\nabout to triple fault\n", run.describe()
     assert run.status == 0 and "triple fault" in run.stderr, run.describe()
     ref = sys_runs.run("qemu", "sys_triple")

@@ -2,14 +2,16 @@
 
 One guest runs every case on each emulator; the FNSAVE dumps must agree up
 to the masks each case states.  --semantics-cases scales the count (default
-1200), --semantics-seed picks the cases.
+1200), --semantics-seed picks the cases.  pyemu runs the batch on each
+translation tier (the `tier` fixture, conftest.py) and must show that tier's
+work in its PYEMU_STATS figures (tests/tiers.py).
 """
 import os
 import pathlib
 
 import pytest
 
-from tests.guests import guestlib
+from tests.guests import guestlib, tiered
 
 from . import x87_batch as B
 from .conftest import DEFAULT_RUNS
@@ -26,6 +28,7 @@ def _run(cmd, timeout):
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory, semantics_runs, semantics_seed):
+    """(cases, the batch guest, its directory, QEMU's output)."""
     if guestlib.qemu_path() is None:
         pytest.fail(guestlib.QEMU_MISSING)
     n = max(50, DEFAULT_CASES * semantics_runs // DEFAULT_RUNS)
@@ -33,23 +36,22 @@ def batch(tmp_path_factory, semantics_runs, semantics_seed):
     d = tmp_path_factory.mktemp("x87batch")
     (d / "cases.bin").write_bytes(B.cases_bin(cases))
     elf = guestlib.build(str(SOURCE), d, include_dirs=[d])
-    out = {}
-    for who in ("qemu", "pyemu"):
-        path = d / ("%s.bin" % who)
-        if who == "qemu":
-            cmd = [guestlib.qemu_path(), "-kernel", str(elf)] + guestlib.QEMU_ARGS + ["-debugcon",
-                                                                                     "file:%s" % path]
-        else:
-            cmd = guestlib.pyemu_command(elf, ["-debugcon", "file:%s" % path])
-        run = _run(cmd, timeout=900)
-        assert not run.timed_out and b"PASS x87batch" in run.stdout, "%s did not finish the batch:\n%s" % (
-            who, run.describe())
-        out[who] = path.read_bytes()
-    return cases, out
+    path = d / "qemu.bin"
+    cmd = [guestlib.qemu_path(), "-kernel", str(elf)] + guestlib.QEMU_ARGS + ["-debugcon", "file:%s" % path]
+    run = _run(cmd, timeout=900)
+    assert not run.timed_out and b"PASS x87batch" in run.stdout, "qemu did not finish the batch:\n%s" % (
+        run.describe())
+    return cases, elf, d, path.read_bytes()
 
 
-def test_x87_batch_matches_qemu(batch, semantics_seed):
-    cases, out = batch
+def test_x87_batch_matches_qemu(batch, tier, semantics_seed):
+    cases, elf, d, qemu_out = batch
+    path = d / ("pyemu-%s.bin" % tier)
+    run = tiered.run(guestlib.pyemu_command(elf, ["-debugcon", "file:%s" % path]), tier, d, timeout=900)
+    assert not run.timed_out and b"PASS x87batch" in run.stdout, "pyemu did not finish the batch:\n%s" % (
+        run.describe())
+    tiered.check_tier(tier, run)
+    out = {"qemu": qemu_out, "pyemu": path.read_bytes()}
     assert len(out["qemu"]) == B.OUT * len(cases), "QEMU wrote %d bytes for %d cases" % (len(out["qemu"]), len(cases))
     assert len(out["pyemu"]) == B.OUT * len(cases), "pyemu wrote %d bytes" % len(out["pyemu"])
     reports = []
