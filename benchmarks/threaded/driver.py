@@ -82,12 +82,12 @@ class _Driver:
         m.exit_status = None
         m.exit_message = None
 
-    def run(self):
+    def run(self, budget=BUDGET):
         """Restore the loaded state, run to the workload's end: a Run."""
         self._restore()
         m = self.m
         cpu = m.cpu
-        cpu.budget = BUDGET
+        cpu.budget = budget
         out_before = len(self.out_text())
         misses = 0
         t0 = time.perf_counter()
@@ -104,12 +104,16 @@ class _Driver:
                 cpu.exit_request = 0
             elif r == X.EXIT_HLT:
                 break
+            elif r == X.EXIT_EXCEPTION:
+                m._exception()          # through the guest's IDT (Python), as the product does
+            elif r == X.EXIT_STOP:
+                pass
             else:
                 raise RuntimeError("exit %s at eip %#x" % (X.NAMES.get(r, r), cpu.eip))
         seconds = time.perf_counter() - t0
         if m._callback_error is not None:
             raise m._callback_error
-        return Run(seconds, BUDGET - cpu.budget, misses, self.out_text()[out_before:])
+        return Run(seconds, budget - cpu.budget, misses, self.out_text()[out_before:])
 
     def out_text(self):
         for b in self.m.serial_backends:
@@ -164,7 +168,19 @@ class ThreadedDriver(_Driver):
         eip = cpu.eip & 0xFFFFFFFF
         linear = (cs_base + eip) & 0xFFFFFFFF
         hflags = cpu.hflags
-        status = self.tier.make(linear, eip, cs_base, hflags, (hflags & H.HF_CPL_MASK) == 3)
+        from records import FETCH_FAULT, FETCH_FAULT_NEXT
+        from emu.translator.translator import CodeFetchFault
+        user = (hflags & H.HF_CPL_MASK) == 3
+        status = self.tier.make(linear, eip, cs_base, hflags, user)
+        if status == FETCH_FAULT_NEXT:
+            try:        # the instruction runs into the next page: walk it for real
+                self.m.translator.code_phys((linear + 4096 - (linear & 0xFFF)) & 0xFFFFFFFF, user)
+            except CodeFetchFault:
+                status = FETCH_FAULT
+        if status == FETCH_FAULT:
+            cpu.link_slot = 0
+            self.m._exception()     # the walk recorded the #PF
+            return
         if status != OK:
             raise RuntimeError("threaded prototype: no block at %#x (status %d)" % (eip, status))
         self.n_blocks += 1
