@@ -15,7 +15,8 @@
    hole values, copying and patching stencils.  Bytes: the records a block
    takes (threaded) and the code it takes in the arena (cnp, 24 more bytes of
    data per block not counted).
-2. Execution, per workload (benchmarks/workloads at run.py's scales): the
+2. Execution, per workload (benchmarks/workloads at run.py's scales, and
+   straight.S here: 48-instruction straight-line blocks looped): the
    same program from the same state through one run loop (driver.py) on the
    threaded handlers, the copy-and-patch blocks (PYEMU_TIER=0) and LLVM O2
    blocks (PYEMU_TIER=2).  The first run translates; the next `--runs` runs
@@ -220,6 +221,28 @@ def translation_table(sets, handlers, reps, per_block):
     return bench
 
 
+STRAIGHT = ("straight.S", 40, 10)       # this directory's workload: (source, scale, quick scale)
+
+
+def build_workload(name, scale, out):
+    """A benchmarks/workloads program, or this directory's straight-line loop, as a multiboot ELF."""
+    if name in bench_run.WORKLOADS:
+        return bench_run.build_guest(name, scale, out)
+    objs = []
+    for src in (bench_run.SRC / "crt0.S", bench_run.SRC / "main.c", HERE / STRAIGHT[0]):
+        o = out / ("%s_%s_%d.o" % (name, src.stem, scale))
+        if src.suffix == ".S":
+            bench_run.sh(["gcc", "-m32", "-c", str(src), "-o", str(o)])
+        else:
+            bench_run.sh(["gcc", "-m32", "-ffreestanding", "-nostdlib", *bench_run.CFLAGS,
+                          "-DSCALE=%d" % scale, "-c", str(src), "-o", str(o)])
+        objs.append(str(o))
+    elf = out / ("%s_%d.elf" % (name, scale))
+    bench_run.sh(["ld", "-m", "elf_i386", "--no-warn-rwx-segments", "-T", str(bench_run.SRC / "link.ld"),
+                  "-o", str(elf), *objs])
+    return elf
+
+
 def execution_table(names, scales, handlers, runs, tmp):
     import driver
     print()
@@ -230,7 +253,7 @@ def execution_table(names, scales, handlers, runs, tmp):
     print("-" * len(head))
     results = {}
     for name in names:
-        elf = bench_run.build_guest(name, scales[name], tmp).read_bytes()
+        elf = build_workload(name, scales[name], tmp).read_bytes()
         designs = {"threaded": driver.ThreadedDriver(elf, handlers),
                    "cnp": driver.ProductDriver(elf, 0),
                    "o2": driver.ProductDriver(elf, 2)}
@@ -274,7 +297,7 @@ def main():
     import handlers as H
     load = os.getloadavg()[0]
     print("load average %.2f on %d cores%s" % (load, os.cpu_count(),
-                                              "  (busy: figures will spread)" if load > 0.5 else ""))
+                                              "  (busy: figures will spread)" if load > 1.0 else ""))
     t_start = time.perf_counter()
     hs = H.HandlerSet()
     with tempfile.TemporaryDirectory() as tmp:
@@ -300,7 +323,8 @@ def main():
             translation_table(sets, hs, reps, args.per_block)
         if args.only != "translate":
             scales = {name: (q if args.quick else q * 4) for name, (_, _, q) in bench_run.WORKLOADS.items()}
-            execution_table(list(bench_run.WORKLOADS), scales, hs, runs, tmp)
+            scales["straight"] = STRAIGHT[2] if args.quick else STRAIGHT[1]
+            execution_table(list(scales), scales, hs, runs, tmp)
     print()
     print("handlers: %d, %d bytes of machine code, made in %.1f s (IR emission %.2f s; %d modules from the"
           " disk cache); total %.0f s" % (hs.count, hs.text_bytes, hs.build_seconds, hs.emit_seconds,
@@ -308,19 +332,23 @@ def main():
 
 
 class _quiet:
-    """Guests print on the serial console: keep it off the table."""
+    """Guests print on the serial console (and a triple fault on stderr): keep it off the table."""
 
     def __enter__(self):
         sys.stdout.flush()
-        self.fd = os.dup(1)
+        sys.stderr.flush()
+        self.fds = (os.dup(1), os.dup(2))
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
         os.close(devnull)
 
     def __exit__(self, *exc):
         sys.stdout.flush()
-        os.dup2(self.fd, 1)
-        os.close(self.fd)
+        sys.stderr.flush()
+        for fd, to in zip(self.fds, (1, 2)):
+            os.dup2(fd, to)
+            os.close(fd)
 
 
 if __name__ == "__main__":
