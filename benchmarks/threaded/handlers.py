@@ -42,7 +42,6 @@ on disk (keyed by the IR text), so a second run only loads it.
 """
 import hashlib
 import os
-import pathlib
 import time
 
 import llvmlite.binding as llvm
