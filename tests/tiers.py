@@ -13,6 +13,7 @@ and compiles hot ones with LLVM at O2; switches force one way for a whole run
                                code hot loops run on (PYEMU_BACKGROUND=0: at once)
   fallback   PYEMU_BASELINE=0  no copy-and-patch at all: LLVM's tier 1, then tier 2
                                when hot, as on hosts copy-and-patch does not support
+                               (PYEMU_HOT=64: short runs tier up too)
 
 A test parametrized over TIERS must also show that the tier it names did the
 work (check_census / check_stats): a switch that stopped working would
@@ -27,7 +28,7 @@ TIERS = {
     "llvm": {"PYEMU_TIER": "2"},
     "hot": {"PYEMU_TIER": "", "PYEMU_HOT": "1", "PYEMU_BACKGROUND": "0"},
 }
-FALLBACK = {"PYEMU_BASELINE": "0", "PYEMU_TIER": ""}
+FALLBACK = {"PYEMU_BASELINE": "0", "PYEMU_TIER": "", "PYEMU_HOT": "64"}
 
 # at least this share of the blocks a baseline run made must be stencils: the
 # rest are blocks starting with an instruction left to LLVM (a variant no
