@@ -95,8 +95,14 @@ class Census:
             "live by tier %s" % (self.translated, self.baseline, self.o2_cached, self.tier_ups, self.live)
 
 
-def census_problem(tier, c):
-    """Why census c does not look like a run on `tier` (None: it does)."""
+def census_problem(tier, c, quiet=False):
+    """Why census c does not look like a run on `tier` (None: it does).
+
+    quiet: the code ran without interrupts or timers, so on the hot tier every
+    block made of stencils went to O2 at its first entry.  Otherwise a block
+    can be made and never run in full (entered with an interrupt pending, or
+    with fewer instructions left under -icount than it has: it leaves before
+    its first instruction), so only most of them did."""
     if c.translated <= 0:
         return "no block was translated (%r)" % c
     if tier == "baseline":
@@ -118,10 +124,10 @@ def census_problem(tier, c):
                 "cache on the hot tier (%r)" % (100 * BASELINE_SHARE, c)
         if c.tier_ups + c.o2_cached <= 0:
             return "no block reached O2 on the hot tier (%r)" % c
-        if c.tier_ups < c.baseline:
+        if quiet and (c.tier_ups < c.baseline or c.live[0]):
             return "baseline blocks that did not go to O2 at their first entry on the hot tier (%r)" % c
-        if c.live[0]:
-            return "baseline blocks left below O2 on the hot tier, entered at a threshold of one (%r)" % c
+        if c.live[0] > c.live[2]:
+            return "more baseline blocks than O2 blocks live on the hot tier (%r)" % c
     elif tier == "fallback":
         if c.baseline or c.live[0]:
             return "baseline blocks without the baseline tier (%r)" % c
@@ -130,8 +136,8 @@ def census_problem(tier, c):
     return None
 
 
-def check_census(tier, c):
-    problem = census_problem(tier, c)
+def check_census(tier, c, quiet=False):
+    problem = census_problem(tier, c, quiet)
     assert problem is None, problem
 
 

@@ -16,13 +16,16 @@ from . import guestlib
 _runs = itertools.count()
 
 
-def env_for(tier, workdir, stats_path):
-    """The environment of a pyemu run on tier (a name of tiers.TIERS, or "fallback")."""
+def env_for(tier, workdir, stats_path, extra=None):
+    """The environment of a pyemu run on tier (a name of tiers.TIERS, or "fallback"),
+    with the variables of `extra` on top (an empty value unsets one)."""
     env = guestlib._pyemu_env()
     objects = os.path.join(str(workdir), "objects-%s" % tier)
     os.makedirs(objects, exist_ok=True)
-    for k, v in dict(FALLBACK if tier == "fallback" else TIERS[tier], PYEMU_OBJCACHE_DIR=objects,
-                     PYEMU_STATS=str(stats_path)).items():
+    settings = dict(FALLBACK if tier == "fallback" else TIERS[tier], PYEMU_OBJCACHE_DIR=objects,
+                    PYEMU_STATS=str(stats_path))
+    settings.update(extra or {})
+    for k, v in settings.items():
         if v == "":
             env.pop(k, None)
         else:
@@ -30,10 +33,10 @@ def env_for(tier, workdir, stats_path):
     return env
 
 
-def run(cmd, tier, workdir, timeout=60, interrupt_on_timeout=False):
+def run(cmd, tier, workdir, timeout=60, interrupt_on_timeout=False, extra_env=None):
     """guestlib._run of a pyemu command line on tier; the Run has .stats (None: no file)."""
     stats_path = os.path.join(str(workdir), "stats-%s-%d-%d.json" % (tier, os.getpid(), next(_runs)))
-    r = guestlib._run(cmd, timeout, env=env_for(tier, workdir, stats_path),
+    r = guestlib._run(cmd, timeout, env=env_for(tier, workdir, stats_path, extra_env),
                       interrupt_on_timeout=interrupt_on_timeout)
     try:
         r.stats = read_stats(stats_path)
