@@ -27,8 +27,10 @@ class CachingSnippet(Snippet):
 
 def make_snippet(tier, cache_dir, caching=False, **env):
     """A 32-bit Snippet (a CachingSnippet if caching) under tier's switches and env."""
-    base = FALLBACK if tier == "fallback" else TIERS[tier]
-    with environment(dict(base, PYEMU_OBJCACHE_DIR=os.path.join(str(cache_dir), "objects-" + tier), **env)):
+    settings = dict(FALLBACK if tier == "fallback" else TIERS[tier],
+                    PYEMU_OBJCACHE_DIR=os.path.join(str(cache_dir), "objects-" + tier))
+    settings.update(env)
+    with environment(settings):
         return (CachingSnippet if caching else Snippet)(bits=32)
 
 
