@@ -71,6 +71,7 @@ class CodeCache:
         self.index_path = self.directory / (name + ".json")
         self.lock_path = self.directory / (name + ".lock")
         self.library = None
+        self._role_ids = None
         self.entries = {}               # key -> HotEntry
         self.by_index = []              # the entries, in the order of native_map's values
         self.table = Table(pairs=True)  # key -> index in by_index, for native code
@@ -102,6 +103,12 @@ class CodeCache:
 
     def sid(self, entry):
         return self.library.stencil_id(entry.name)
+
+    def role_ids(self):
+        """{role: id} of the library's value holes (a role no block uses is not there)."""
+        if self._role_ids is None or self._role_ids[0] is not self.library:
+            self._role_ids = (self.library, {r: i for i, r in enumerate(self.library.roles)})
+        return self._role_ids[1]
 
     def add(self, library, entries):
         """Blocks this run compiled (a library of their stencils, their HotEntry)."""

@@ -94,8 +94,11 @@ class CopyPatchTiers:
         emitter = self._hot_emitter()
         lib = self.cache.library
         values = np.zeros((1, len(lib.roles)), dtype=np.uint32)
+        ids = self.cache.role_ids()
         for role, v in values_by_role.items():
-            values[0, lib.role_id(role)] = v
+            rid = ids.get(role)
+            if rid is not None:             # O2 may have dropped a dead operand's use
+                values[0, rid] = v
         addrs = np.zeros((1, len(lib.addr_names)), dtype=np.uint64)
         data = self.arena.alloc_data(SLOTS_BYTES)
         addrs[0, lib.addr_id("slots")] = data

@@ -44,6 +44,11 @@ from .baseline import coldpath as cp_status
 from .cnp import ArenaFull
 
 
+# -d items that log every block's translation or entry: LLVM makes those blocks
+# (they print its IR and host code, or call a tracer at entry)
+BLOCK_LOG_ITEMS = frozenset(("in_asm", "op", "op_opt", "out_asm", "exec", "cpu"))
+
+
 def baseline_supported():
     """Copy-and-patch needs relocations it knows (x86-64, AArch64) and a
     little-endian host (holes.py: the 8-bit registers' offsets)."""
@@ -171,7 +176,8 @@ class Translator:
         self.objcache = objcache if objcache is not None else ObjectCache()
         self.tier = tier if tier is not None else tier_from_env()
         self.cp = None                  # copy-and-patch: the baseline tier, O2 in the background (copypatch.py)
-        if self.tier in (None, 0) and log is None and baseline_from_env() and baseline_supported():
+        block_log = log is not None and bool(log.items & BLOCK_LOG_ITEMS)
+        if self.tier in (None, 0) and not block_log and baseline_from_env() and baseline_supported():
             from .copypatch import CopyPatchTiers
             from .objcache import objects_root
             from .runtime import runtime
