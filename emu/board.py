@@ -12,7 +12,9 @@ Devices: COM1-COM4 (one per -serial back end; COM1 0x3F8 IRQ 4, COM2 0x2F8
 IRQ 3, COM3 0x3E8 IRQ 4, COM4 0x2E8 IRQ 3), the 8259 pair with ELCR, the
 8254 PIT and port 0x61, the MC146818 RTC/CMOS, the i8042 keyboard
 controller, ports 0x80 and 0x92, PCI bus 0 with the i440FX host bridge
-(00:00.0), the PIIX3 ISA bridge (00:01.0) and IDE function (00:01.1), the
+(00:00.0), the PIIX3 ISA bridge (00:01.0) and IDE function (00:01.1) with
+its two channels (0x1F0/0x3F6 IRQ 14, 0x170/0x376 IRQ 15) and the drives of
+MachineConfig.drives, the
 local APIC (0xFEE00000) and IOAPIC (0xFEC00000) unless MachineConfig.apic
 is off, and the debug console / isa-debug-exit when configured.
 
@@ -24,7 +26,9 @@ IDE bus-master BAR at 0xC000, and virtual-wire mode in the local APIC.
 import calendar
 import time
 
+from .devices import ata
 from .devices import ioapic as IOAPIC_MOD
+from .devices.ata_drives import make_drive
 from .devices import lapic as LAPIC_MOD
 from .devices.chardev import open_backend
 from .devices.debugcon import DebugCon
@@ -103,7 +107,8 @@ class PcBoard:
         self.pci = self._add_io(PciBus())
         self.host_bridge = self.pci.add(0, 0, I440FX())
         self.isa_bridge = self.pci.add(PIIX_SLOT, 0, Piix3Isa(isa_irq=self.set_irq, apic_irq=self._pirq_to_ioapic))
-        self.ide = self.pci.add(PIIX_SLOT, 1, Piix3Ide())
+        self.ide = self.pci.add(PIIX_SLOT, 1, Piix3Ide(machine.phys))
+        self.ide_channels = self._ide_channels(getattr(machine, "drives", {}))
         self.reset_control = ResetControl(machine.reset)
         self.pci.isa_fallback = self.reset_control
         self.devices.append(self.reset_control)
@@ -123,6 +128,26 @@ class PcBoard:
         if config.debug_exit:
             base, size = config.debug_exit
             self._add_io(DebugExit(machine.request_exit, base, size))
+
+    def _ide_channels(self, drives):
+        """The primary and secondary IDE channels (legacy ports, IRQ 14 and 15)
+        with the drives of MachineConfig.drives at their indexes."""
+        machine = self.machine
+        channels = []
+        for k, (cmd, ctl, irq) in enumerate((ata.PRIMARY, ata.SECONDARY)):
+            units = []
+            for unit in range(2):
+                spec, image = drives.get(2 * k + unit, (None, None))
+                units.append(None if spec is None else make_drive(spec, image, serial="PYEMU%04d" % (2 * k + unit)))
+
+            def line(level, irq=irq):
+                machine.set_irq(irq, level)
+
+            ch = self._add_io(ata.AtaChannel(cmd, ctl, line, units, name="ide%d" % k))
+            bm = self.ide.bm.channels[k]
+            ch.bus_master, bm.channel = bm, ch
+            channels.append(ch)
+        return channels
 
     def _add_io(self, dev):
         self.machine.io.add(dev)
