@@ -42,6 +42,9 @@ from .devices.pic import PicPair
 from .devices.piix import IDETIM_PRI, IDETIM_SEC, PIRQRC, Piix3Ide, Piix3Isa, ResetControl, pirq_of
 from .devices.pit import Pit8254
 from .devices.ferr import FerrLatch
+from .devices.fw_cfg import (BOOT_DEVICE, BOOT_MENU, CMDLINE_DATA, CMDLINE_SIZE, FwCfg, INITRD_DATA,
+                             INITRD_SIZE, IRQ0_OVERRIDE, KERNEL_DATA, KERNEL_SIZE, MAX_CPUS, NB_CPUS,
+                             NOGRAPHIC, RAM_SIZE, SETUP_DATA, SETUP_SIZE, UUID, e820_entries)
 from .devices.port80 import Port80
 from .devices.port92 import Port92
 from .devices.rtc import Rtc
@@ -122,6 +125,9 @@ class PcBoard:
             self._map_lapic(LAPIC_BASE)
             machine.phys.add_mmio(IOAPIC_BASE, 0x1000, self.ioapic.mmio_read, self.ioapic.mmio_write, "ioapic")
             machine.msr_hooks[MSR_APIC_BASE] = (self.lapic.read_base_msr, self._write_apic_base)
+
+        self.fw_cfg = self._add_io(FwCfg(machine.phys))
+        self.fill_fw_cfg()
 
         if config.debugcon:
             self._add_io(DebugCon(open_backend(config.debugcon)))
@@ -218,9 +224,52 @@ class PcBoard:
         put(0x5B, above4g & 0xFF)
         put(0x5C, (above4g >> 8) & 0xFF)
         put(0x5D, (above4g >> 16) & 0xFF)
+        put(0x5F, 0)                                 # CPUs - 1 (Bochs/QEMU layout, SeaBIOS reads it)
+        # boot order (Bochs/QEMU layout, read by SeaBIOS and pyemu's BIOS): one nibble per
+        # device, 1 floppy, 2 hard disk, 3 CD-ROM, 4 network; 0x3D holds the first two,
+        # 0x38 bits 7:4 the third and bit 0 "skip the floppy boot signature check"
+        codes = [{"a": 1, "c": 2, "d": 3, "n": 4}[ch] for ch in getattr(self.machine.config, "boot_order", "cd")]
+        codes = (codes + [0, 0, 0])[:3]
+        put(0x3D, codes[0] | (codes[1] << 4))
+        put(0x38, (codes[2] << 4) | 0x01)
         s = sum(rtc.cmos_read(k) for k in range(0x10, 0x2E))
         put(0x2E, (s >> 8) & 0xFF)                   # checksum of 0x10-0x2D, big-endian
         put(0x2F, s & 0xFF)
+
+    def fill_fw_cfg(self):
+        """What QEMU's fw_cfg tells firmware about this PC (docs/specs/fw_cfg.rst):
+        one CPU, the RAM size and map, the boot device; the serial console port
+        for SeaBIOS (pyemu has no display, as QEMU with -nographic)."""
+        config = self.machine.config
+        f = self.fw_cfg
+        f.add(UUID, bytes(16))
+        f.add_i64(RAM_SIZE, config.ram_size)
+        f.add_i16(NB_CPUS, 1)
+        f.add_i16(MAX_CPUS, 1)
+        f.add_i16(NOGRAPHIC, 1)
+        f.add_i16(BOOT_DEVICE, ord(getattr(config, "boot_order", "c")[:1] or "c"))
+        f.add_i16(BOOT_MENU, 0)
+        f.add_i32(IRQ0_OVERRIDE, 1)               # the PIT reaches IOAPIC pin 2
+        f.add_file("etc/e820", e820_entries([(0, min(config.ram_size, 0xE0000000), 1)]))
+        f.add_file("etc/sercon-port", (0x3F8).to_bytes(2, "little"))
+        for key, size_key in ((KERNEL_DATA, KERNEL_SIZE), (INITRD_DATA, INITRD_SIZE),
+                              (CMDLINE_DATA, CMDLINE_SIZE), (SETUP_DATA, SETUP_SIZE)):
+            f.add(key, b"")
+            f.add_i32(size_key, 0)
+
+    def set_boot_files(self, kernel, initrd=None, cmdline=""):
+        """fw_cfg's kernel, initrd and command line items for -kernel (a bzImage's
+        setup part and protected-mode part separately, as QEMU gives them)."""
+        f = self.fw_cfg
+        setup, body = b"", kernel or b""
+        if len(body) > 0x202 and body[0x202:0x206] == b"HdrS":
+            setup_sects = body[0x1F1] or 4
+            setup, body = body[:(setup_sects + 1) * 512], body[(setup_sects + 1) * 512:]
+        cmd = cmdline.encode() + b"\0"
+        for key, size_key, data in ((SETUP_DATA, SETUP_SIZE, setup), (KERNEL_DATA, KERNEL_SIZE, body),
+                                    (INITRD_DATA, INITRD_SIZE, initrd or b""), (CMDLINE_DATA, CMDLINE_SIZE, cmd)):
+            f.add(key, data)
+            f.add_i32(size_key, len(data))
 
     def _irq0_waiting(self):
         """The last IRQ 0 edge has not been taken by the CPU yet: the 8259 holds

@@ -366,6 +366,7 @@ def run_config(cfg):
                                 "multiboot kernel)" % cfg.kernel)
             boot()
             machine.reboot_hook = boot
+            machine.board.set_boot_files(kernel, modules[0][0] if modules else None, cfg.append)
         if cfg.gdb:
             from .debug.gdbstub import GdbStub, parse_address
             try:
