@@ -128,7 +128,17 @@ class HardDisk:
 
         next_block()
 
+    def _read_only(self, ch):
+        """A read-only image (readonly=on): writes fail with ABRT (a fixed ATA disk has
+        no write protection of its own to report; the guest sees an I/O error)."""
+        if self.image.readonly:
+            ch.fail(ABRT)
+            return True
+        return False
+
     def cmd_write_pio(self, ch, cmd):
+        if self._read_only(ch):
+            return
         ext = cmd in (WRITE_SECTORS_EXT, WRITE_MULTIPLE_EXT)
         multiple = cmd in (WRITE_MULTIPLE, WRITE_MULTIPLE_EXT)
         if multiple and not self.multiple:
@@ -173,6 +183,8 @@ class HardDisk:
         ch.dma_in(data, done)
 
     def cmd_write_dma(self, ch, cmd):
+        if self._read_only(ch):
+            return
         ext = cmd == WRITE_DMA_EXT
         addr = self._check(ch, ext)
         if addr is None:

@@ -346,3 +346,18 @@ def test_flush_cache_and_write_cache_off(disk):
 def test_empty_channel_reads_zero(disk):
     m = disk
     assert m.io.read(0x177, 1) == 0                          # secondary channel: no drives
+
+
+def test_read_only_image_aborts_writes(tmp_path):
+    path = tmp_path / "ro.img"
+    path.write_bytes(b"\x77" * 512 * 64)
+    image = RawImage(path, readonly=True)
+    m = BoardMachine(drives={0: (DriveSpec(file=str(path), readonly=True), image)})
+    lba28(m, 1, 1)
+    m.io.write(STATUS, 1, 0x30)
+    assert status(m) & ERR and m.io.read(ERROR, 1) == 0x04
+    lba28(m, 1, 1)
+    m.io.write(STATUS, 1, 0x20)                              # reads still work
+    status(m)
+    assert read_data(m, 512) == b"\x77" * 512
+    image.close()
