@@ -33,7 +33,7 @@ from .devices import lapic as LAPIC_MOD
 from .devices.chardev import open_backend
 from .devices.debugcon import DebugCon
 from .devices.debugexit import DebugExit
-from .devices.i440fx import I440FX
+from .devices.i440fx import I440FX, PAM0
 from .devices.i8042 import I8042
 from .devices.ioapic import IoApic
 from .devices.lapic import LocalApic
@@ -108,7 +108,7 @@ class PcBoard:
         self.ferr = self._add_io(FerrLatch())
 
         self.pci = self._add_io(PciBus())
-        self.host_bridge = self.pci.add(0, 0, I440FX())
+        self.host_bridge = self.pci.add(0, 0, I440FX(shadow_hook=self._shadow_changed))
         self.isa_bridge = self.pci.add(PIIX_SLOT, 0, Piix3Isa(isa_irq=self.set_irq, apic_irq=self._pirq_to_ioapic))
         self.ide = self.pci.add(PIIX_SLOT, 1, Piix3Ide(machine.phys))
         self.ide_channels = self._ide_channels(getattr(machine, "drives", {}))
@@ -182,6 +182,10 @@ class PcBoard:
         """The chipset state a PC BIOS leaves behind (pyemu boots kernels without one)."""
         self.fill_cmos()
         self.host_bridge.set_memory_size(self.machine.config.ram_size)
+        if not self.machine.config.bios:
+            # no firmware: 0xC0000-0xFFFFF is plain RAM, as a BIOS leaves its shadow
+            for k in range(7):
+                self.host_bridge.config_write(PAM0 + k, 1, 0x33)
         elcr = 0
         for k, irq in enumerate(FIRMWARE_PIRQ_IRQS):
             self.isa_bridge.config_write(PIRQRC + k, 1, irq)
@@ -235,6 +239,15 @@ class PcBoard:
         s = sum(rtc.cmos_read(k) for k in range(0x10, 0x2E))
         put(0x2E, (s >> 8) & 0xFF)                   # checksum of 0x10-0x2D, big-endian
         put(0x2F, s & 0xFF)
+
+    def _shadow_changed(self, base, size, read_ram, write_ram):
+        """The i440FX's PAM registers moved a segment between ROM and shadow RAM."""
+        m = self.machine
+        m.phys.set_shadow(base, size, read_ram, write_ram)
+        tbs = getattr(m, "tbs", None)
+        if tbs is not None:
+            tbs.invalidate_range(base, size)       # code translated from the other side
+        m.flush_tlb()
 
     def fill_fw_cfg(self):
         """What QEMU's fw_cfg tells firmware about this PC (docs/specs/fw_cfg.rst):

@@ -94,3 +94,31 @@ def test_kernel_items(pc):
     assert struct.unpack("<I", read_item(pc, 0x08, 4))[0] == 4096 - 2048
     assert read_item(pc, 0x12, 7) == b"initrd!"
     assert read_item(pc, 0x15, 14) == b"console=ttyS0\0"
+
+
+def test_pam_moves_the_bios_segment_between_rom_and_shadow_ram():
+    """i440FX PAM0 (82441FX datasheet 3.2.18): 0xF0000-0xFFFFF reads the ROM until
+    bits 5:4 send reads (and writes) to DRAM; read-only DRAM drops writes."""
+    m = BoardMachine(MachineConfig(ram_mb=16, serial=["null"], bios="rom.bin"))
+    m.phys.add_rom(0xF0000, b"\xEA" * 0x10000)
+    bridge = m.board.host_bridge
+    assert m.phys.read(0xFFFF0, 1) == b"\xEA"                            # PAM0 = 0: the ROM
+    m.phys.write(0xF1000, b"x")
+    assert m.phys.read(0xF1000, 1) == b"\xEA"
+    bridge.config_write(0x59, 1, 0x30)                                    # read/write DRAM
+    assert m.phys.read(0xF1000, 1) == b"\0"
+    m.phys.write(0xF1000, b"copy")
+    assert m.phys.read(0xF1000, 4) == b"copy"
+    bridge.config_write(0x59, 1, 0x10)                                    # read-only DRAM
+    m.phys.write(0xF1000, b"lost")
+    assert m.phys.read(0xF1000, 4) == b"copy"
+    bridge.config_write(0x59, 1, 0x00)
+    assert m.phys.read(0xF1000, 1) == b"\xEA"
+    bridge.config_write(0x5A, 1, 0x33)                                    # 0xC0000-0xC7FFF: RAM
+    m.phys.write(0xC4000, b"vga")
+    assert m.phys.read(0xC4000, 3) == b"vga"
+
+
+def test_without_firmware_the_shadow_is_ram(pc):
+    pc.phys.write(0xF0000, b"ram")
+    assert pc.phys.read(0xF0000, 3) == b"ram"
