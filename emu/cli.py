@@ -323,10 +323,14 @@ def run_config(cfg):
     from .devices.chardev import ChardevError
     from .machine import Machine
     if not cfg.kernel and not cfg.bios:
-        if cfg.drives:
-            raise UsageError("booting a drive needs a BIOS: give -bios FILE (pyemu's own BIOS is not "
-                             "there yet), or -kernel FILE")
-        raise UsageError("nothing to boot: give -kernel FILE, -hda DISK or -bios FILE (or try 'pyemu demo')")
+        if not cfg.drives:
+            raise UsageError("nothing to boot: give -kernel FILE, -hda DISK, -cdrom ISO or -bios FILE "
+                             "(or try 'pyemu demo')")
+        from .boot.bios import BiosError, bios_image
+        try:
+            cfg.bios = str(bios_image())       # pyemu's own BIOS boots the drives
+        except BiosError as e:
+            raise UsageError(str(e)) from None
     kernel = _read_file(cfg.kernel, "kernel") if cfg.kernel else None
     bios = _read_file(cfg.bios, "firmware") if cfg.bios else None
     modules = []

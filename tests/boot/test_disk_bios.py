@@ -1,7 +1,8 @@
 """`pyemu -hda disk.img` as a new user runs it: a BIOS boots the tiny-disk
 image (SYSLINUX from its MBR and FAT partition, then the kernel with its root
-on sda1) to the shell, and a command runs through the session API.  With
-Debian's SeaBIOS (-bios) here; pyemu's own BIOS in test_own_bios.py."""
+on sda1) to the shell, and a command runs through the session API: pyemu's
+own BIOS (bios/, no -bios given) and Debian's SeaBIOS (-bios; slow: SeaBIOS
+reads the kernel by PIO, 256 port reads a sector)."""
 import os
 import sys
 
@@ -37,4 +38,16 @@ def test_seabios_boots_the_disk(guest_session, tmp_path):
     assert "SeaBIOS" in s.text
     assert s.run("echo $((6*7)) && cat /proc/cmdline", check=True).splitlines() == [
         "42", "BOOT_IMAGE=/bzImage console=ttyS0 root=/dev/sda1 rw panic=-1"]
+    assert s.poweroff() == 0
+
+
+def test_own_bios_boots_the_disk(guest_session, tmp_path):
+    """No -kernel, no -bios: pyemu's BIOS (bios/) boots the disk."""
+    img, disk = disk_image(tmp_path)
+    s = boot_disk(guest_session, img, "-hda", str(disk))
+    assert s.text.startswith("pyemu BIOS"), s.text[:200]
+    assert s.run("echo $((6*7)) && cat /proc/cmdline", check=True).splitlines() == [
+        "42", "BOOT_IMAGE=/bzImage console=ttyS0 root=/dev/sda1 rw panic=-1"]
+    e820 = s.run("dmesg | grep BIOS-e820", check=True)
+    assert "[mem 0x0000000000100000-0x0000000007ffffff] usable" in e820, e820
     assert s.poweroff() == 0
