@@ -167,6 +167,14 @@ class AtaChannel(Device):
         tf.status = 0 if d.atapi else DRDY | DSC
         d.reset()
 
+    def reset_device(self):
+        """DEVICE RESET (ATA/ATAPI-6 8.7): the selected PACKET device resets itself
+        and leaves its signature; no interrupt."""
+        self.transfer = None
+        self.dma = None
+        self._signature(self.selected)
+        self.tf[self.selected].device = self.selected << 4
+
     def execute_diagnostic(self):
         """EXECUTE DEVICE DIAGNOSTIC (ATA/ATAPI-6 8.11, 9.10): both devices run their
         diagnostics and leave their signatures, device 0 is selected and interrupts."""
