@@ -59,3 +59,13 @@ def sha256(path):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def write_partition(path, number, source):
+    """Put a partition's bytes (a file, as extract_partition made it) back into the image."""
+    start, length = partition(path, number)
+    data = open(source, "rb").read()
+    assert len(data) == length
+    with open(path, "r+b") as out:
+        out.seek(start)
+        out.write(data)
