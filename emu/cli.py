@@ -10,6 +10,7 @@ import sys
 
 import emu
 from . import __version__
+from .block import DiskError
 from .config import MachineConfig
 
 LOG_ITEMS = {
@@ -125,7 +126,6 @@ def _check_ram(text, mb):
 
 
 def _parse_drives(args, cfg):
-    from .block import DiskError
     from .block.drive import DriveSpec, assign_slots, parse_drive
     drives = []
     for k, name in enumerate(("hda", "hdb", "hdc", "hdd")):
@@ -208,7 +208,9 @@ def build_parser():
     g.add_argument("-kernel", metavar="FILE", help="boot this kernel: a Linux bzImage or a multiboot ELF")
     g.add_argument("-initrd", metavar="FILE", help="initial RAM disk (Linux), or multiboot modules, comma separated")
     g.add_argument("-append", metavar="CMDLINE", default="", help="kernel command line")
-    g.add_argument("-bios", metavar="FILE", help="firmware image, mapped below 4 GB; the CPU starts at its reset vector")
+    g.add_argument("-bios", metavar="FILE", help="firmware image, mapped below 4 GB; the CPU starts at its reset vector "
+                                               "(without -kernel and -bios, pyemu's own BIOS boots the drives; "
+                                               "Debian's SeaBIOS: /usr/share/seabios/bios.bin)")
     g.add_argument("-no-reboot", action="store_true", help="exit instead of rebooting")
     g.add_argument("-boot", metavar="c|d|order=DRIVES",
                    help="boot order without -kernel: c = first hard disk, d = CD-ROM "
@@ -319,7 +321,6 @@ def run_config(cfg):
     from .boot import BootError
     from .console import attached
     from .debug.log import open_log
-    from .block import DiskError
     from .devices.chardev import ChardevError
     from .machine import Machine
     if not cfg.kernel and not cfg.bios:
@@ -405,6 +406,9 @@ def main(argv=None):
         cfg = parse_args(argv)
         return run_config(cfg)
     except UsageError as e:
+        sys.stderr.write("pyemu: %s\n" % e)
+        return 1
+    except DiskError as e:            # an image that could not be written back at exit
         sys.stderr.write("pyemu: %s\n" % e)
         return 1
     except KeyboardInterrupt:

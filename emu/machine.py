@@ -674,6 +674,7 @@ class Machine:
     def close_drives(self):
         """Flush and close every image (and drop its lock); every way out of pyemu
         that runs Python comes through here (emu/cli.py run_config's finally)."""
+        from .block import DiskError
         drives, self.drives = self.drives, {}
         error = None
         for _, image in drives.values():
@@ -681,12 +682,17 @@ class Machine:
                 try:
                     image.close()
                 except OSError as e:
-                    error = error or e
+                    error = error or DiskError("cannot write back disk image '%s': %s" % (image.path, e.strerror))
         if error is not None:
             raise error
 
     def close(self):
-        self.close_drives()
+        try:
+            self.close_drives()
+        finally:
+            self._close_rest()
+
+    def _close_rest(self):
         if self.watchdog:
             self.watchdog.stop()
         self.translator.engine.close()
