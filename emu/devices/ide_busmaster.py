@@ -80,9 +80,9 @@ class BusMasterChannel:
         addr = self.prd_table
         for _ in range(MAX_PRDS):
             base, count = struct.unpack("<II", self.memory.read(addr, 8))
-            length = (count & 0xFFFF) or 0x10000
+            length = (count & 0xFFFE) or 0x10000       # bit 0 is reserved: even counts
             eot = bool(count & 0x80000000)
-            yield base & 0xFFFFFFFE, length & 0x1FFFE or 0x10000, eot
+            yield base & 0xFFFFFFFE, length, eot
             if eot:
                 return
             addr = (addr + 8) & 0xFFFFFFFF

@@ -6,13 +6,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import apt, debian, debpkg, disk, initramfs, recipe, tiny
+from . import apt, debian, debpkg, disk, initramfs, modules, recipe, tiny
 from .cache import Cache, tree_size, write_manifest
 from .errors import ImageError, StaleLists
 from .progress import Reporter
 
-IMAGES = ("tiny", "debian", "tiny-disk")
-DISKS = {"tiny-disk": "tiny"}          # a bootable disk image -> the image whose kernel it boots
+IMAGES = ("tiny", "debian", "tiny-disk", "debian-disk")
+DISKS = {"tiny-disk": "tiny", "debian-disk": "debian"}   # a bootable disk -> the image whose kernel it boots
 CMDLINE_HINT = "console=ttyS0 panic=-1"
 # The prompt that profile sets (PS1='[pyemu \w]# '): "[pyemu ~]# ", "[pyemu /proc]# ".
 PROMPT_RE = r"\[pyemu [^\]\r\n]*\]# "
@@ -102,7 +102,7 @@ class Builder:
         # SYSLINUX is the host's Debian package (a build tool, as gcc is for the kernel):
         # its version is in the manifest, not the recipe
         r = recipe.disk_recipe(name, kernel_plan.recipe, busybox["Version"], disk.init_text(),
-                               initramfs.profile_text(), disk.syslinux_cfg())
+                               initramfs.profile_text(), _disk_layout(name))
         return Plan(name, r, dict(kernel_plan.packages))
 
     def local_digest(self, name):
@@ -111,8 +111,10 @@ class Builder:
         if name in DISKS:
             initrd = recipe.initramfs_recipe(None, initramfs.init_text(), initramfs.profile_text())
             kernel = recipe.tiny_recipe(None, tiny.fragment_text(), initrd)
+            if name == "debian-disk":
+                kernel = recipe.debian_recipe(None, None, initrd)
             r = recipe.disk_recipe(name, kernel, None, disk.init_text(), initramfs.profile_text(),
-                                   disk.syslinux_cfg())
+                                   _disk_layout(name))
             return recipe.digest(recipe.local_part(r))
         initrd = recipe.initramfs_recipe(None, initramfs.init_text(), initramfs.profile_text())
         if name == "tiny":
@@ -204,9 +206,21 @@ class Builder:
             work = stage / ".work"
             work.mkdir()
             debpkg.extract(busybox_deb, {"bin/busybox": "busybox"}, work)
+            busybox = (work / "busybox").read_bytes()
             shutil.copyfile(kernel_image.kernel, stage / "bzImage")
-            disk.build(stage / "disk.img", stage / "bzImage", (work / "busybox").read_bytes(),
-                       initramfs.profile_text(), r, work)
+            initrd, boot_mb = None, 8
+            if plan.name == "debian-disk":
+                package = plan.recipe["kernel"]["kernel-package"]
+                kernel_deb = self.i386.download(package, plan.packages[package], self.cache.downloads)
+                r.step("the initramfs: %s's disk and ext4 modules" % package)
+                mods = modules.resolve(kernel_deb, debian.kernel_release(package), work)
+                initrd, boot_mb = modules.initramfs(busybox, mods), 16
+                (stage / "initrd.img").write_bytes(initrd)
+                manifest["initrd"] = "initrd.img"
+                manifest["cmdline_hint"] = disk.DEBIAN_KERNEL_ARGS
+            disk.build(stage / "disk.img", stage / "bzImage", busybox, initramfs.profile_text(), r, work,
+                       initrd=initrd, boot_mb=boot_mb,
+                       args=disk.DEBIAN_KERNEL_ARGS if plan.name == "debian-disk" else disk.KERNEL_ARGS)
             shutil.rmtree(work)
             manifest["built"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
             write_manifest(stage, manifest)
@@ -248,6 +262,16 @@ class Builder:
         directory = self.cache.entry_dir(plan.name, plan.digest)
         r.step("image '%s' ready: %s (%.1f MB)" % (plan.name, directory, tree_size(directory) / 1e6))
         return image_from_manifest(manifest, directory)
+
+
+def _disk_layout(name):
+    """What of a disk image's make-up the recipe must show: its boot configuration,
+    and for debian-disk the initramfs's /init and modules."""
+    if name == "debian-disk":
+        return {"syslinux": disk.syslinux_cfg(disk.DEBIAN_KERNEL_ARGS, initrd=True), "boot_mb": 16,
+                "init": modules.INIT,
+                "modules": list(modules.WANTED)}
+    return disk.syslinux_cfg()
 
 
 def _host_version(package):

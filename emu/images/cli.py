@@ -20,7 +20,8 @@ images:
   debian   Debian's stock linux-image-6.1.0-NN-686-unsigned kernel (current ABI NN)
   tiny-disk  a bootable 64 MB raw disk: SYSLINUX and the tiny kernel on a FAT partition
            (sda2, active), busybox on an ext2 root (sda1); `pyemu -hda DISK` boots it
-  all      all three
+  debian-disk  the same with Debian's kernel and an initramfs that loads its disk drivers
+  all      all four
 Each comes with a busybox initramfs whose /init prints "BOOT-OK: ..." and starts a
 shell on the serial console, prompt "[pyemu <cwd>]# "; `reboot -f` ends pyemu -no-reboot.
 """
@@ -78,7 +79,7 @@ def make_parser():
     b = sub.add_parser("build", help="build an image (or reuse the cached one)",
                        description="Build an image unless the cache has its current recipe.")
     b.add_argument("name", metavar="NAME", type=lambda t: _image_name(t, True),
-                   help="tiny, debian, tiny-disk or all")
+                   help="tiny, debian, tiny-disk, debian-disk or all")
     b.add_argument("--refresh", action="store_true",
                    help="fetch fresh package lists first (new Debian point releases)")
     b.add_argument("-j", "--jobs", type=_positive, default=None,
@@ -90,7 +91,7 @@ def make_parser():
                         description="Print the kernel path and the initrd path (one per line) "
                                     "of a built image, or one of them.")
     pa.add_argument("name", metavar="NAME", type=lambda t: _image_name(t, False),
-                    help="tiny, debian or tiny-disk")
+                    help="tiny, debian, tiny-disk or debian-disk")
     which = pa.add_mutually_exclusive_group()
     which.add_argument("--kernel", action="store_const", const="kernel", dest="which",
                        help="only the kernel")
@@ -99,7 +100,7 @@ def make_parser():
     which.add_argument("--cmdline", action="store_const", const="cmdline", dest="which",
                        help="only the suggested kernel command line")
     which.add_argument("--disk", action="store_const", const="disk", dest="which",
-                       help="only the disk image (tiny-disk)")
+                       help="only the disk image (tiny-disk, debian-disk)")
     pa.add_argument("--build", action="store_true", help="build the image first if it is missing")
 
     sub.add_parser("list", help="show the images, downloads and build trees in the cache",

@@ -21,10 +21,10 @@ def pyemu_argv(*args):
             "-no-reboot"]
 
 
-def boot_disk(guest_session, img, *args):
-    s = guest_session.spawn(pyemu_argv(*args), timeout=BOOT_TIMEOUT, cwd=str(REPO))
-    s.expect(r"SYSLINUX \d", timeout=BOOT_TIMEOUT)
-    s.expect(r"BOOT-OK: Linux \S+ i686 from disk", timeout=BOOT_TIMEOUT)
+def boot_disk(guest_session, img, *args, timeout=BOOT_TIMEOUT):
+    s = guest_session.spawn(pyemu_argv(*args), timeout=timeout, cwd=str(REPO))
+    s.expect(r"SYSLINUX \d", timeout=timeout)
+    s.expect(r"BOOT-OK: Linux \S+ i686 from disk", timeout=timeout)
     s.expect(img.prompt_re, timeout=120)
     return s
 
@@ -50,4 +50,17 @@ def test_own_bios_boots_the_disk(guest_session, tmp_path):
         "42", "BOOT_IMAGE=/bzImage console=ttyS0 root=/dev/sda1 rw panic=-1"]
     e820 = s.run("dmesg | grep BIOS-e820", check=True)
     assert "[mem 0x0000000000100000-0x0000000007ffffff] usable" in e820, e820
+    assert s.poweroff() == 0
+
+
+@pytest.mark.slow
+def test_own_bios_boots_the_debian_disk(guest_session, tmp_path):
+    """Debian's stock 686 kernel from a disk: SYSLINUX loads it and its initramfs,
+    which loads ata_piix, sd_mod and ext4 and switches to the ext2 root on sda1."""
+    img, disk = disk_image(tmp_path, "debian-disk")
+    # Debian's kernel probes much hardware: a cold boot takes a quarter of an hour
+    s = boot_disk(guest_session, img, "-hda", str(disk), "-m", "256", timeout=2700)
+    mounts = s.run("cat /proc/mounts", check=True)
+    assert "/dev/sda1 / ext2 rw" in mounts, mounts
+    assert s.run("uname -r", check=True).endswith("-686")
     assert s.poweroff() == 0
