@@ -12,7 +12,9 @@ Devices: COM1-COM4 (one per -serial back end; COM1 0x3F8 IRQ 4, COM2 0x2F8
 IRQ 3, COM3 0x3E8 IRQ 4, COM4 0x2E8 IRQ 3), the 8259 pair with ELCR, the
 8254 PIT and port 0x61, the MC146818 RTC/CMOS, the i8042 keyboard
 controller, ports 0x80 and 0x92, PCI bus 0 with the i440FX host bridge
-(00:00.0), the PIIX3 ISA bridge (00:01.0) and IDE function (00:01.1), the
+(00:00.0), the PIIX3 ISA bridge (00:01.0) and IDE function (00:01.1) with
+its two channels (0x1F0/0x3F6 IRQ 14, 0x170/0x376 IRQ 15) and the drives of
+MachineConfig.drives, the
 local APIC (0xFEE00000) and IOAPIC (0xFEC00000) unless MachineConfig.apic
 is off, and the debug console / isa-debug-exit when configured.
 
@@ -24,12 +26,14 @@ IDE bus-master BAR at 0xC000, and virtual-wire mode in the local APIC.
 import calendar
 import time
 
+from .devices import ata
 from .devices import ioapic as IOAPIC_MOD
+from .devices.ata_drives import make_drive
 from .devices import lapic as LAPIC_MOD
 from .devices.chardev import open_backend
 from .devices.debugcon import DebugCon
 from .devices.debugexit import DebugExit
-from .devices.i440fx import I440FX
+from .devices.i440fx import I440FX, PAM0
 from .devices.i8042 import I8042
 from .devices.ioapic import IoApic
 from .devices.lapic import LocalApic
@@ -38,6 +42,9 @@ from .devices.pic import PicPair
 from .devices.piix import IDETIM_PRI, IDETIM_SEC, PIRQRC, Piix3Ide, Piix3Isa, ResetControl, pirq_of
 from .devices.pit import Pit8254
 from .devices.ferr import FerrLatch
+from .devices.fw_cfg import (BOOT_DEVICE, BOOT_MENU, CMDLINE_DATA, CMDLINE_SIZE, FwCfg, INITRD_DATA,
+                             INITRD_SIZE, IRQ0_OVERRIDE, KERNEL_DATA, KERNEL_SIZE, MAX_CPUS, NB_CPUS,
+                             NOGRAPHIC, RAM_SIZE, SETUP_DATA, SETUP_SIZE, UUID, e820_entries)
 from .devices.port80 import Port80
 from .devices.port92 import Port92
 from .devices.rtc import Rtc
@@ -101,9 +108,10 @@ class PcBoard:
         self.ferr = self._add_io(FerrLatch())
 
         self.pci = self._add_io(PciBus())
-        self.host_bridge = self.pci.add(0, 0, I440FX())
+        self.host_bridge = self.pci.add(0, 0, I440FX(shadow_hook=self._shadow_changed))
         self.isa_bridge = self.pci.add(PIIX_SLOT, 0, Piix3Isa(isa_irq=self.set_irq, apic_irq=self._pirq_to_ioapic))
-        self.ide = self.pci.add(PIIX_SLOT, 1, Piix3Ide())
+        self.ide = self.pci.add(PIIX_SLOT, 1, Piix3Ide(machine.phys))
+        self.ide_channels = self._ide_channels(getattr(machine, "drives", {}))
         self.reset_control = ResetControl(machine.reset)
         self.pci.isa_fallback = self.reset_control
         self.devices.append(self.reset_control)
@@ -118,11 +126,34 @@ class PcBoard:
             machine.phys.add_mmio(IOAPIC_BASE, 0x1000, self.ioapic.mmio_read, self.ioapic.mmio_write, "ioapic")
             machine.msr_hooks[MSR_APIC_BASE] = (self.lapic.read_base_msr, self._write_apic_base)
 
+        self.fw_cfg = self._add_io(FwCfg(machine.phys))
+        self.fill_fw_cfg()
+
         if config.debugcon:
             self._add_io(DebugCon(open_backend(config.debugcon)))
         if config.debug_exit:
             base, size = config.debug_exit
             self._add_io(DebugExit(machine.request_exit, base, size))
+
+    def _ide_channels(self, drives):
+        """The primary and secondary IDE channels (legacy ports, IRQ 14 and 15)
+        with the drives of MachineConfig.drives at their indexes."""
+        machine = self.machine
+        channels = []
+        for k, (cmd, ctl, irq) in enumerate((ata.PRIMARY, ata.SECONDARY)):
+            units = []
+            for unit in range(2):
+                spec, image = drives.get(2 * k + unit, (None, None))
+                units.append(None if spec is None else make_drive(spec, image, serial="PYEMU%04d" % (2 * k + unit)))
+
+            def line(level, irq=irq):
+                machine.set_irq(irq, level)
+
+            ch = self._add_io(ata.AtaChannel(cmd, ctl, line, units, name="ide%d" % k))
+            bm = self.ide.bm.channels[k]
+            ch.bus_master, bm.channel = bm, ch
+            channels.append(ch)
+        return channels
 
     def _add_io(self, dev):
         self.machine.io.add(dev)
@@ -151,6 +182,10 @@ class PcBoard:
         """The chipset state a PC BIOS leaves behind (pyemu boots kernels without one)."""
         self.fill_cmos()
         self.host_bridge.set_memory_size(self.machine.config.ram_size)
+        if not self.machine.config.bios:
+            # no firmware: 0xC0000-0xFFFFF is plain RAM, as a BIOS leaves its shadow
+            for k in range(7):
+                self.host_bridge.config_write(PAM0 + k, 1, 0x33)
         elcr = 0
         for k, irq in enumerate(FIRMWARE_PIRQ_IRQS):
             self.isa_bridge.config_write(PIRQRC + k, 1, irq)
@@ -193,9 +228,61 @@ class PcBoard:
         put(0x5B, above4g & 0xFF)
         put(0x5C, (above4g >> 8) & 0xFF)
         put(0x5D, (above4g >> 16) & 0xFF)
+        put(0x5F, 0)                                 # CPUs - 1 (Bochs/QEMU layout, SeaBIOS reads it)
+        # boot order (Bochs/QEMU layout, read by SeaBIOS and pyemu's BIOS): one nibble per
+        # device, 1 floppy, 2 hard disk, 3 CD-ROM, 4 network; 0x3D holds the first two,
+        # 0x38 bits 7:4 the third and bit 0 "skip the floppy boot signature check"
+        codes = [{"a": 1, "c": 2, "d": 3, "n": 4}[ch] for ch in getattr(self.machine.config, "boot_order", "cd")]
+        codes = (codes + [0, 0, 0])[:3]
+        put(0x3D, codes[0] | (codes[1] << 4))
+        put(0x38, (codes[2] << 4) | 0x01)
         s = sum(rtc.cmos_read(k) for k in range(0x10, 0x2E))
         put(0x2E, (s >> 8) & 0xFF)                   # checksum of 0x10-0x2D, big-endian
         put(0x2F, s & 0xFF)
+
+    def _shadow_changed(self, base, size, read_ram, write_ram):
+        """The i440FX's PAM registers moved a segment between ROM and shadow RAM."""
+        m = self.machine
+        m.phys.set_shadow(base, size, read_ram, write_ram)
+        tbs = getattr(m, "tbs", None)
+        if tbs is not None:
+            tbs.invalidate_range(base, size)       # code translated from the other side
+        m.flush_tlb()
+
+    def fill_fw_cfg(self):
+        """What QEMU's fw_cfg tells firmware about this PC (docs/specs/fw_cfg.rst):
+        one CPU, the RAM size and map, the boot device; the serial console port
+        for SeaBIOS (pyemu has no display, as QEMU with -nographic)."""
+        config = self.machine.config
+        f = self.fw_cfg
+        f.add(UUID, bytes(16))
+        f.add_i64(RAM_SIZE, config.ram_size)
+        f.add_i16(NB_CPUS, 1)
+        f.add_i16(MAX_CPUS, 1)
+        f.add_i16(NOGRAPHIC, 1)
+        f.add_i16(BOOT_DEVICE, ord(getattr(config, "boot_order", "c")[:1] or "c"))
+        f.add_i16(BOOT_MENU, 0)
+        f.add_i32(IRQ0_OVERRIDE, 1)               # the PIT reaches IOAPIC pin 2
+        f.add_file("etc/e820", e820_entries([(0, min(config.ram_size, 0xE0000000), 1)]))
+        f.add_file("etc/sercon-port", (0x3F8).to_bytes(2, "little"))
+        for key, size_key in ((KERNEL_DATA, KERNEL_SIZE), (INITRD_DATA, INITRD_SIZE),
+                              (CMDLINE_DATA, CMDLINE_SIZE), (SETUP_DATA, SETUP_SIZE)):
+            f.add(key, b"")
+            f.add_i32(size_key, 0)
+
+    def set_boot_files(self, kernel, initrd=None, cmdline=""):
+        """fw_cfg's kernel, initrd and command line items for -kernel (a bzImage's
+        setup part and protected-mode part separately, as QEMU gives them)."""
+        f = self.fw_cfg
+        setup, body = b"", kernel or b""
+        if len(body) > 0x202 and body[0x202:0x206] == b"HdrS":
+            setup_sects = body[0x1F1] or 4
+            setup, body = body[:(setup_sects + 1) * 512], body[(setup_sects + 1) * 512:]
+        cmd = cmdline.encode() + b"\0"
+        for key, size_key, data in ((SETUP_DATA, SETUP_SIZE, setup), (KERNEL_DATA, KERNEL_SIZE, body),
+                                    (INITRD_DATA, INITRD_SIZE, initrd or b""), (CMDLINE_DATA, CMDLINE_SIZE, cmd)):
+            f.add(key, data)
+            f.add_i32(size_key, len(data))
 
     def _irq0_waiting(self):
         """The last IRQ 0 edge has not been taken by the CPU yet: the 8259 holds

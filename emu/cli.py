@@ -10,6 +10,7 @@ import sys
 
 import emu
 from . import __version__
+from .block import DiskError
 from .config import MachineConfig
 
 LOG_ITEMS = {
@@ -107,6 +108,63 @@ def _parse_rtc(spec, cfg):
             raise UsageError("-rtc: unknown property '%s' (pyemu knows: base=)" % k)
 
 
+def _check_ram(text, mb):
+    """-m must fit pyemu's PC and the host.  The PC has 32-bit physical
+    addresses and its RAM is one block from 0, which must end below the
+    devices and firmware at the top of the 4 GB (IOAPIC, local APIC, BIOS), so
+    3.5 GB at most.  The RAM is one host buffer: more than the host has is a
+    clear error here, not a failed allocation later."""
+    if mb > 3584:
+        raise UsageError("-m %s: pyemu's PC takes at most 3584M of RAM (it has no memory above "
+                         "4 GB)" % text)
+    try:
+        host = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return
+    if mb << 20 > host:
+        raise UsageError("-m %s is more than this host's memory (%d MB)" % (text, host >> 20))
+
+
+def _parse_drives(args, cfg):
+    from .block.drive import DriveSpec, assign_slots, parse_drive
+    drives = []
+    for k, name in enumerate(("hda", "hdb", "hdc", "hdd")):
+        path = getattr(args, name)
+        if path is not None:
+            drives.append(DriveSpec(file=path, index=k, option="-" + name))
+    if args.cdrom is not None:
+        drives.append(DriveSpec(file=args.cdrom, index=2, media="cdrom", option="-cdrom"))
+    try:
+        for spec in args.drive:
+            d = parse_drive(spec)
+            d.option = "-drive " + spec
+            drives.append(d)
+        cfg.drives = [d for _, d in sorted(assign_slots(drives).items())]
+    except DiskError as e:
+        raise UsageError(str(e)) from None
+    cfg.snapshot = args.snapshot
+
+
+def _parse_boot(spec):
+    """-boot c | d | cd | order=dc[,once=d][,menu=on] -> the drive letters in order.
+    c is the first hard disk, d the first CD-ROM; a (floppy) and n (network) are
+    accepted and skipped, as there are none."""
+    order = None
+    for p in spec.split(","):
+        k, eq, v = p.partition("=")
+        if not eq:
+            k, v = "order", p
+        if k in ("order", "once"):
+            if not v or any(ch not in "abcdn" for ch in v):
+                raise UsageError("-boot %s: boot devices are letters of c (hard disk), d (CD-ROM), "
+                                 "a, n" % spec)
+            if order is None or k == "once":
+                order = v
+        elif k not in ("menu", "splash", "splash-time", "reboot-timeout", "strict"):
+            raise UsageError("-boot: unknown property '%s' (pyemu knows: order=, once=, menu=)" % k)
+    return order or "cd"
+
+
 def _int(text, what):
     try:
         return int(text, 0)
@@ -126,11 +184,14 @@ def build_parser():
                "  pyemu-images build tiny      # the reference Linux guests (pyemu-images --help)\n"
                "  pyemu -kernel \"$(pyemu-images path tiny --kernel)\" -initrd \"$(pyemu-images path tiny --initrd)\" "
                "-append \"console=ttyS0\"\n"
+               "  pyemu -hda disk.img -nographic             # boot a disk (pyemu-images build tiny-disk)\n"
+               "  pyemu -kernel bzImage -append \"console=ttyS0 root=/dev/sda1\" -hda disk.img -nographic\n"
+               "  pyemu -cdrom boot.iso -boot d -nographic\n"
                "  pyemu -kernel prog.elf -nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4\n"
                "  pyemu -kernel prog.elf -d in_asm,op,out_asm -D trace.log\n"
                "  pyemu show 'b8 2a 00 00 00 01 c8 c3'\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        add_help=False)
+        add_help=False, allow_abbrev=False)
     p.add_argument("-h", "-help", "--help", action="help", help="show this help and exit")
     p.add_argument("-version", "--version", action="version", version="pyemu " + __version__)
     g = p.add_argument_group("machine")
@@ -147,8 +208,23 @@ def build_parser():
     g.add_argument("-kernel", metavar="FILE", help="boot this kernel: a Linux bzImage or a multiboot ELF")
     g.add_argument("-initrd", metavar="FILE", help="initial RAM disk (Linux), or multiboot modules, comma separated")
     g.add_argument("-append", metavar="CMDLINE", default="", help="kernel command line")
-    g.add_argument("-bios", metavar="FILE", help="firmware image, mapped below 4 GB; the CPU starts at its reset vector")
+    g.add_argument("-bios", metavar="FILE", help="firmware image, mapped below 4 GB; the CPU starts at its reset vector "
+                                               "(without -kernel and -bios, pyemu's own BIOS boots the drives; "
+                                               "Debian's SeaBIOS: /usr/share/seabios/bios.bin)")
     g.add_argument("-no-reboot", action="store_true", help="exit instead of rebooting")
+    g.add_argument("-boot", metavar="c|d|order=DRIVES",
+                   help="boot order without -kernel: c = first hard disk, d = CD-ROM "
+                        "(default: c, then d); order=dc, once=d, menu=on are accepted as in QEMU")
+    g = p.add_argument_group("disks (IDE: primary master/slave, secondary master/slave)")
+    for k, name in enumerate(("-hda", "-hdb", "-hdc", "-hdd")):
+        g.add_argument(name, metavar="FILE", help="raw disk image as IDE index %d (%s)"
+                       % (k, ("primary master", "primary slave", "secondary master", "secondary slave")[k]))
+    g.add_argument("-cdrom", metavar="FILE", help="ISO image in an ATAPI CD-ROM drive at IDE index 2")
+    g.add_argument("-drive", metavar="file=FILE[,index=N,media=disk|cdrom,...]", action="append", default=[],
+                   help="a drive, QEMU's way: file=, if=ide, index=0-3 (or bus=,unit=), media=disk|cdrom, "
+                        "format=raw, readonly=on, snapshot=on, cache= (',,' in a value is a comma)")
+    g.add_argument("-snapshot", action="store_true",
+                   help="guest writes go to a temporary file: every image stays byte-identical")
     g = p.add_argument_group("console and devices")
     g.add_argument("-nographic", action="store_true", help="no display: the serial port is on the terminal")
     g.add_argument("-display", metavar="TYPE", help="accepted for compatibility: none (pyemu has no display)")
@@ -177,6 +253,10 @@ def parse_args(argv):
         raise UsageError("unknown option '%s' (see pyemu --help)" % rest[0])
     cfg = MachineConfig()
     cfg.ram_mb = _size_mb(args.m)
+    _check_ram(args.m, cfg.ram_mb)
+    _parse_drives(args, cfg)
+    if args.boot:
+        cfg.boot_order = _parse_boot(args.boot)
     cfg.kernel = args.kernel
     cfg.initrd = args.initrd
     cfg.append = args.append or ""
@@ -244,7 +324,14 @@ def run_config(cfg):
     from .devices.chardev import ChardevError
     from .machine import Machine
     if not cfg.kernel and not cfg.bios:
-        raise UsageError("nothing to boot: give -kernel FILE or -bios FILE (or try 'pyemu demo')")
+        if not cfg.drives:
+            raise UsageError("nothing to boot: give -kernel FILE, -hda DISK, -cdrom ISO or -bios FILE "
+                             "(or try 'pyemu demo')")
+        from .boot.bios import BiosError, bios_image
+        try:
+            cfg.bios = str(bios_image())       # pyemu's own BIOS boots the drives
+        except BiosError as e:
+            raise UsageError(str(e)) from None
     kernel = _read_file(cfg.kernel, "kernel") if cfg.kernel else None
     bios = _read_file(cfg.bios, "firmware") if cfg.bios else None
     modules = []
@@ -261,8 +348,11 @@ def run_config(cfg):
                          "(about a minute, once; kept in %s)\n" % emu.cache_root())
     try:
         machine = Machine(cfg, log=machine_log)
-    except ChardevError as e:         # a -serial/-debugcon back end that cannot be opened
+    except (ChardevError, DiskError) as e:   # a back end or a disk image that cannot be opened
         raise UsageError(str(e)) from None
+    except (MemoryError, OSError) as e:      # the guest RAM (-m) could not be had
+        raise UsageError("cannot make %d MB of guest RAM (-m): %s" % (
+            cfg.ram_mb, getattr(e, "strerror", None) or "out of memory")) from None
     try:
         from .boot import firmware, linux, multiboot
         if bios is not None:
@@ -281,6 +371,7 @@ def run_config(cfg):
                                 "multiboot kernel)" % cfg.kernel)
             boot()
             machine.reboot_hook = boot
+            machine.board.set_boot_files(kernel, modules[0][0] if modules else None, cfg.append)
         if cfg.gdb:
             from .debug.gdbstub import GdbStub, parse_address
             try:
@@ -315,6 +406,9 @@ def main(argv=None):
         cfg = parse_args(argv)
         return run_config(cfg)
     except UsageError as e:
+        sys.stderr.write("pyemu: %s\n" % e)
+        return 1
+    except DiskError as e:            # an image that could not be written back at exit
         sys.stderr.write("pyemu: %s\n" % e)
         return 1
     except KeyboardInterrupt:

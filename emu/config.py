@@ -16,8 +16,9 @@ class MachineConfig:
     log_file: str = None
     icount_shift: int = None          # None: real time
     bios: str = None
-    hda: str = None
-    snapshot: bool = False
+    drives: list = field(default_factory=list)   # emu.block.drive.DriveSpec, one per IDE slot used
+    snapshot: bool = False            # -snapshot: every drive's writes go to a temporary overlay
+    boot_order: str = "cd"            # -boot: c = first hard disk, d = CD-ROM
     gdb: str = None
     gdb_wait: bool = False
     nochain: bool = False             # PYEMU_NOCHAIN=1: never link blocks (bisecting the JIT)

@@ -14,6 +14,7 @@ from .clock import Clock
 from .cpu import hflags as H
 from .cpu import model
 from .cpu.state import CS, SS, CpuState
+from .block.drive import open_drives
 from .board import PcBoard
 from .devices.base import IoBus
 from .devices.chardev import open_backend
@@ -102,7 +103,12 @@ class Machine:
         callbacks.register_machine(self.cpu_addr, self)
         self.io = IoBus()
         self.serial_backends = serial_backends or [open_backend(s) for s in config.serial]
-        self.board = PcBoard(self)          # the PC's devices and IRQ wiring (emu/board.py)
+        self.drives = open_drives(config)   # IDE index -> (DriveSpec, image or None)
+        try:
+            self.board = PcBoard(self)      # the PC's devices and IRQ wiring (emu/board.py)
+        except BaseException:
+            self.close_drives()
+            raise
         self.serial = self.board.serial
         self.reset_cpu()
         self.attach_devices()
@@ -665,7 +671,34 @@ class Machine:
             self.reboot_hook()
         self.cpu.exit_request = 1
 
+    def flush_drives(self):
+        """Every image's writes to stable storage (fsync)."""
+        for _, image in self.drives.values():
+            if image is not None:
+                image.flush()
+
+    def close_drives(self):
+        """Flush and close every image (and drop its lock); every way out of pyemu
+        that runs Python comes through here (emu/cli.py run_config's finally)."""
+        from .block import DiskError
+        drives, self.drives = self.drives, {}
+        error = None
+        for _, image in drives.values():
+            if image is not None:
+                try:
+                    image.close()
+                except OSError as e:
+                    error = error or DiskError("cannot write back disk image '%s': %s" % (image.path, e.strerror))
+        if error is not None:
+            raise error
+
     def close(self):
+        try:
+            self.close_drives()
+        finally:
+            self._close_rest()
+
+    def _close_rest(self):
         if self.watchdog:
             self.watchdog.stop()
         self.translator.close()

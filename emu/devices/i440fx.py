@@ -1,8 +1,13 @@
 """i440FX host bridge (82441FX PMC) at PCI 00:00.0: vendor 8086, device 1237.
 
 Register defaults from the 82441FX datasheet (Intel 290549), section 3.2.  The
-DRAM, cache and PAM (BIOS shadowing) registers are storage only: pyemu's
-memory map does not change with them (RAM is RAM, a -bios image is ROM).
+DRAM and cache registers are storage only.  The PAM registers (3.2.18,
+0x59-0x5F) say, for 0xF0000-0xFFFFF (PAM0 bits 5:4) and for each 16 KB of
+0xC0000-0xEFFFF (PAM1-PAM6, low and high nibble), whether reads (bit 0 of the
+nibble) and writes (bit 1) go to DRAM or to the PCI bus, where the BIOS ROM
+answers: firmware copies itself to shadow RAM this way.  A change is passed
+to shadow_hook(base, size, read_ram, write_ram), which the board points at
+the physical memory map.
 """
 from .pci import STATUS, COMMAND, PciFunction
 
@@ -20,7 +25,9 @@ ERRCMD, ERRSTS = 0x90, 0x91
 class I440FX(PciFunction):
     name = "i440fx"
 
-    def __init__(self):
+    def __init__(self, shadow_hook=None):
+        self.shadow_hook = shadow_hook
+        self._shadow = {}
         super().__init__(VENDOR_INTEL, DEVICE_82441FX, CLASS_HOST_BRIDGE, revision=0x02)
 
     def setup(self):
@@ -50,3 +57,25 @@ class I440FX(PciFunction):
         units = min(0xFF, (ram_size + (8 << 20) - 1) >> 23)
         for k in range(8):
             self.put8(DRB0 + k, units)
+
+    def shadow_segments(self):
+        """(base, size, read_ram, write_ram) of each PAM-controlled segment."""
+        out = []
+        pam0 = self.config[PAM0] >> 4
+        out.append((0xF0000, 0x10000, bool(pam0 & 1), bool(pam0 & 2)))
+        for k in range(1, 7):
+            v = self.config[PAM0 + k]
+            for half in range(2):
+                nib = (v >> (4 * half)) & 3
+                base = 0xC0000 + (k - 1) * 0x8000 + half * 0x4000
+                out.append((base, 0x4000, bool(nib & 1), bool(nib & 2)))
+        return out
+
+    def config_written(self, off, size):
+        if not hasattr(self, "_shadow") or off > PAM0 + 6 or off + size <= PAM0:
+            return
+        for base, length, r, w in self.shadow_segments():
+            if self._shadow.get(base) != (r, w):
+                self._shadow[base] = (r, w)
+                if self.shadow_hook is not None:
+                    self.shadow_hook(base, length, r, w)

@@ -1,6 +1,7 @@
 """PIIX3 (82371SB): the PCI-to-ISA bridge (function 0, 8086:7000) with its
 PIRQ routing and reset control register, and the IDE controller (function 1,
-8086:7010) whose bus-master registers are placeholders until the disk arrives.
+8086:7010): the PCI side and its bus-master registers (ide_busmaster.py); the
+two IDE channels themselves are ata.py, wired by the board.
 
 Facts from the 82371FB/SB datasheet (Intel 290550):
 - PIRQRC[A:D] (function 0, 0x60-0x63): bit 7 = 1 disables routing, bits 3:0
@@ -17,7 +18,8 @@ Facts from the 82371FB/SB datasheet (Intel 290550):
 """
 from .base import Device
 from .i440fx import VENDOR_INTEL
-from .pci import COMMAND, STATUS, CMD_IO, HEADER_MULTIFUNCTION, PciFunction
+from .ide_busmaster import IdeBusMaster
+from .pci import COMMAND, STATUS, CMD_IO, CMD_MASTER, HEADER_MULTIFUNCTION, PciFunction
 
 DEVICE_PIIX3_ISA = 0x7000
 DEVICE_PIIX3_IDE = 0x7010
@@ -171,56 +173,16 @@ class ResetControl(Device):
         self.value = 0
 
 
-class IdeBusMaster(Device):
-    """The 16 bus-master IDE registers at BMIBA (placeholders: no DMA is done).
-
-    Per channel (primary +0, secondary +8): command (bit 0 start, bit 3
-    direction), status (bit 0 active, read-only; bits 1 error and 2 interrupt
-    are write-1-to-clear; bits 5-6 drive DMA capable), PRD table pointer
-    (dword aligned)."""
-
-    name = "piix3-ide-bm"
-    state_fields = ("regs",)
-
-    def __init__(self):
-        self.regs = [0] * 16
-        self.ports = ()
-
-    def io_read(self, port, size):
-        off = port & 0xF
-        v = 0
-        for k in range(size):
-            v |= self.regs[(off + k) & 0xF] << (8 * k)
-        return v
-
-    def io_write(self, port, size, value):
-        off = port & 0xF
-        for k in range(size):
-            self._write_byte((off + k) & 0xF, (value >> (8 * k)) & 0xFF)
-
-    def _write_byte(self, reg, b):
-        r = reg & 7
-        if r == 0:
-            self.regs[reg] = b & 0x09
-        elif r == 2:
-            old = self.regs[reg]
-            self.regs[reg] = (old & 0x01) | (b & 0x60) | (old & 0x06 & ~b)
-        elif 4 <= r <= 7:
-            self.regs[reg] = b & (0xFC if r == 4 else 0xFF)
-        # 1 and 3 are reserved
-
-    def reset(self):
-        self.regs = [0] * 16
-
-
 class Piix3Ide(PciFunction):
-    """Function 1: IDE in compatibility mode.  The ATA ports are claimed by the
-    disk controller when it exists; here only the PCI side and BAR4."""
+    """Function 1: IDE in compatibility mode.  The legacy ATA ports belong to the
+    channels (ata.py); here the PCI side and the bus master at BAR4, which
+    reaches memory through `memory` (the physical memory object) only while
+    the command register allows bus mastering."""
 
     name = "piix3-ide"
 
-    def __init__(self):
-        self.bm = IdeBusMaster()
+    def __init__(self, memory=None):
+        self.bm = IdeBusMaster(memory, may_master=lambda: bool(self.command & CMD_MASTER))
         self.io = None
         self._mapped = None
         super().__init__(VENDOR_INTEL, DEVICE_PIIX3_IDE, CLASS_IDE_LEGACY)

@@ -34,7 +34,7 @@ __all__ = ["CMDLINE_HINT", "IMAGES", "PROMPT_RE", "Image", "ImageError", "ensure
 
 
 def ensure(name, quiet=False, refresh=False):
-    """The Image `name` ("tiny" or "debian"), built first when the cache lacks it.
+    """The Image `name` ("tiny", "debian" or "tiny-disk"), built first when the cache lacks it.
     Progress goes to stderr unless quiet; failures raise ImageError."""
     return Builder(reporter=Reporter(quiet=quiet)).ensure(name, refresh=refresh)
 

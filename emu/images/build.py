@@ -6,12 +6,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import apt, debian, debpkg, initramfs, recipe, tiny
+from . import apt, debian, debpkg, disk, initramfs, modules, recipe, tiny
 from .cache import Cache, tree_size, write_manifest
 from .errors import ImageError, StaleLists
 from .progress import Reporter
 
-IMAGES = ("tiny", "debian")
+IMAGES = ("tiny", "debian", "tiny-disk", "debian-disk")
+DISKS = {"tiny-disk": "tiny", "debian-disk": "debian"}   # a bootable disk -> the image whose kernel it boots
 CMDLINE_HINT = "console=ttyS0 panic=-1"
 # The prompt that profile sets (PS1='[pyemu \w]# '): "[pyemu ~]# ", "[pyemu /proc]# ".
 PROMPT_RE = r"\[pyemu [^\]\r\n]*\]# "
@@ -23,7 +24,8 @@ class Image:
     """A built guest: boot it with `pyemu -kernel K -initrd I -append CMDLINE`."""
     name: str
     kernel: Path
-    initrd: Path
+    initrd: Path = None             # None for a disk image (its root is on the disk)
+    disk: Path = None               # a bootable raw disk (pyemu -hda disk.img)
     cmdline_hint: str = CMDLINE_HINT
     prompt_re: str = PROMPT_RE
     directory: Path = None
@@ -60,7 +62,8 @@ def is_bzimage(path):
 
 def image_from_manifest(manifest, directory):
     return Image(name=manifest["name"], kernel=directory / manifest["kernel"],
-                 initrd=directory / manifest["initrd"],
+                 initrd=directory / manifest["initrd"] if manifest.get("initrd") else None,
+                 disk=directory / manifest["disk"] if manifest.get("disk") else None,
                  cmdline_hint=manifest.get("cmdline_hint", CMDLINE_HINT),
                  prompt_re=manifest.get("prompt_re", PROMPT_RE), directory=directory,
                  versions=dict(manifest.get("packages", {})), digest=manifest["digest"])
@@ -77,6 +80,8 @@ class Builder:
     def plan(self, name, network=True, refresh=False):
         """The current recipe of image `name` (package versions from the i386 lists)."""
         check_name(name)
+        if name in DISKS:
+            return self._disk_plan(name, network, refresh)
         self.i386.ensure_lists(refresh=refresh, allow_network=network)
         if name == "tiny":
             busybox, source = self.i386.show(BUSYBOX, tiny.SOURCE_PACKAGE)
@@ -91,9 +96,26 @@ class Builder:
         return Plan(name, recipe.debian_recipe(package, kernel["Version"], initrd),
                     {BUSYBOX: busybox, package: kernel})
 
+    def _disk_plan(self, name, network, refresh):
+        kernel_plan = self.plan(DISKS[name], network=network, refresh=refresh)
+        busybox = kernel_plan.packages[BUSYBOX]
+        # SYSLINUX is the host's Debian package (a build tool, as gcc is for the kernel):
+        # its version is in the manifest, not the recipe
+        r = recipe.disk_recipe(name, kernel_plan.recipe, busybox["Version"], disk.init_text(),
+                               initramfs.profile_text(), _disk_layout(name))
+        return Plan(name, r, dict(kernel_plan.packages))
+
     def local_digest(self, name):
         """The recipe digest without package versions (needs no apt)."""
         check_name(name)
+        if name in DISKS:
+            initrd = recipe.initramfs_recipe(None, initramfs.init_text(), initramfs.profile_text())
+            kernel = recipe.tiny_recipe(None, tiny.fragment_text(), initrd)
+            if name == "debian-disk":
+                kernel = recipe.debian_recipe(None, None, initrd)
+            r = recipe.disk_recipe(name, kernel, None, disk.init_text(), initramfs.profile_text(),
+                                   _disk_layout(name))
+            return recipe.digest(recipe.local_part(r))
         initrd = recipe.initramfs_recipe(None, initramfs.init_text(), initramfs.profile_text())
         if name == "tiny":
             r = recipe.tiny_recipe(None, tiny.fragment_text(), initrd)
@@ -169,7 +191,46 @@ class Builder:
         (dest / "initrd.img").write_bytes(data)
         return "initrd.img"
 
+    def _build_disk(self, plan):
+        r = self.reporter
+        kernel_image = self._ensure_locked(DISKS[plan.name], False)
+        r.step("building image '%s' (recipe %s, log %s)" % (plan.name, plan.digest, r.log_path))
+        apt.require_host_packages(disk.HOST_PACKAGES, r)
+        busybox_deb = self.i386.download(BUSYBOX, plan.packages[BUSYBOX], self.cache.downloads)
+        versions = {BUSYBOX: plan.packages[BUSYBOX]["Version"], "syslinux": _host_version("syslinux")}
+        manifest = {"name": plan.name, "digest": plan.digest, "local_digest": plan.local_digest,
+                    "recipe": plan.recipe, "packages": versions, "prompt_re": PROMPT_RE,
+                    "cmdline_hint": disk.KERNEL_ARGS, "kernel": "bzImage", "disk": "disk.img",
+                    "kernel_image": str(kernel_image.directory)}
+        with self.cache.staging(plan.name, plan.digest) as stage:
+            work = stage / ".work"
+            work.mkdir()
+            debpkg.extract(busybox_deb, {"bin/busybox": "busybox"}, work)
+            busybox = (work / "busybox").read_bytes()
+            shutil.copyfile(kernel_image.kernel, stage / "bzImage")
+            initrd, boot_mb = None, 8
+            if plan.name == "debian-disk":
+                package = plan.recipe["kernel"]["kernel-package"]
+                kernel_deb = self.i386.download(package, plan.packages[package], self.cache.downloads)
+                r.step("the initramfs: %s's disk and ext4 modules" % package)
+                mods = modules.resolve(kernel_deb, debian.kernel_release(package), work)
+                initrd, boot_mb = modules.initramfs(busybox, mods), 16
+                (stage / "initrd.img").write_bytes(initrd)
+                manifest["initrd"] = "initrd.img"
+                manifest["cmdline_hint"] = disk.DEBIAN_KERNEL_ARGS
+            disk.build(stage / "disk.img", stage / "bzImage", busybox, initramfs.profile_text(), r, work,
+                       initrd=initrd, boot_mb=boot_mb,
+                       args=disk.DEBIAN_KERNEL_ARGS if plan.name == "debian-disk" else disk.KERNEL_ARGS)
+            shutil.rmtree(work)
+            manifest["built"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+            write_manifest(stage, manifest)
+        directory = self.cache.entry_dir(plan.name, plan.digest)
+        r.step("image '%s' ready: %s" % (plan.name, directory / "disk.img"))
+        return image_from_manifest(manifest, directory)
+
     def _build(self, plan):
+        if plan.name in DISKS:
+            return self._build_disk(plan)
         r = self.reporter
         r.step("building image '%s' (recipe %s, log %s)" % (plan.name, plan.digest, r.log_path))
         if plan.name == "tiny":
@@ -201,6 +262,25 @@ class Builder:
         directory = self.cache.entry_dir(plan.name, plan.digest)
         r.step("image '%s' ready: %s (%.1f MB)" % (plan.name, directory, tree_size(directory) / 1e6))
         return image_from_manifest(manifest, directory)
+
+
+def _disk_layout(name):
+    """What of a disk image's make-up the recipe must show: its boot configuration,
+    and for debian-disk the initramfs's /init and modules."""
+    if name == "debian-disk":
+        return {"syslinux": disk.syslinux_cfg(disk.DEBIAN_KERNEL_ARGS, initrd=True), "boot_mb": 16,
+                "init": modules.INIT,
+                "modules": list(modules.WANTED)}
+    return disk.syslinux_cfg()
+
+
+def _host_version(package):
+    """The version of a Debian package installed on the host ("" if none)."""
+    try:
+        return subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True,
+                              text=True).stdout.strip()
+    except OSError:
+        return ""
 
 
 def _gcc_version():

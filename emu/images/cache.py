@@ -4,6 +4,7 @@
     $XDG_CACHE_HOME and $PYEMU_CACHE_DIR as the rest of pyemu does):
       tiny-<digest>/      a finished image: kernel, initrd.img, manifest.json
       debian-<digest>/
+      tiny-disk-<digest>/ a bootable disk: disk.img, the kernel, manifest.json
       downloads/          the .deb files, kept so that a rebuild downloads nothing
       src/                unpacked kernel sources
       build/              kernel object trees (an edited fragment rebuilds incrementally)
@@ -26,7 +27,7 @@ from .. import cache_root
 from .errors import ImageError
 
 MANIFEST = "manifest.json"
-_ENTRY = re.compile(r"^([a-z0-9]+)-([0-9a-f]{16})$")
+_ENTRY = re.compile(r"^([a-z0-9-]+)-([0-9a-f]{16})$")
 _lock_depth = {}            # root -> how many times this process holds its lock
 
 

@@ -18,7 +18,10 @@ images:
   tiny     Debian's linux-source-6.1 compiled with tinyconfig and pyemu's config
            fragment (serial console, initramfs, PCI, ATA, ext2): boots in a second
   debian   Debian's stock linux-image-6.1.0-NN-686-unsigned kernel (current ABI NN)
-  all      both
+  tiny-disk  a bootable 64 MB raw disk: SYSLINUX and the tiny kernel on a FAT partition
+           (sda2, active), busybox on an ext2 root (sda1); `pyemu -hda DISK` boots it
+  debian-disk  the same with Debian's kernel and an initramfs that loads its disk drivers
+  all      all four
 Each comes with a busybox initramfs whose /init prints "BOOT-OK: ..." and starts a
 shell on the serial console, prompt "[pyemu <cwd>]# "; `reboot -f` ends pyemu -no-reboot.
 """
@@ -29,6 +32,8 @@ examples:
   pyemu -kernel "$(pyemu-images path tiny --kernel)" \\
         -initrd "$(pyemu-images path tiny --initrd)" \\
         -append "$(pyemu-images path tiny --cmdline)" -nographic -no-reboot
+  pyemu-images build tiny-disk
+  pyemu -hda "$(pyemu-images path tiny-disk --disk)" -nographic
 
 The cache is $PYEMU_IMAGE_DIR, else ~/.cache/pyemu/images (after $XDG_CACHE_HOME).
 Downloads come from the machine's Debian/Ubuntu apt sources (i386 lists are kept in
@@ -74,7 +79,7 @@ def make_parser():
     b = sub.add_parser("build", help="build an image (or reuse the cached one)",
                        description="Build an image unless the cache has its current recipe.")
     b.add_argument("name", metavar="NAME", type=lambda t: _image_name(t, True),
-                   help="tiny, debian or all")
+                   help="tiny, debian, tiny-disk, debian-disk or all")
     b.add_argument("--refresh", action="store_true",
                    help="fetch fresh package lists first (new Debian point releases)")
     b.add_argument("-j", "--jobs", type=_positive, default=None,
@@ -86,7 +91,7 @@ def make_parser():
                         description="Print the kernel path and the initrd path (one per line) "
                                     "of a built image, or one of them.")
     pa.add_argument("name", metavar="NAME", type=lambda t: _image_name(t, False),
-                    help="tiny or debian")
+                    help="tiny, debian, tiny-disk or debian-disk")
     which = pa.add_mutually_exclusive_group()
     which.add_argument("--kernel", action="store_const", const="kernel", dest="which",
                        help="only the kernel")
@@ -94,6 +99,8 @@ def make_parser():
                        help="only the initrd")
     which.add_argument("--cmdline", action="store_const", const="cmdline", dest="which",
                        help="only the suggested kernel command line")
+    which.add_argument("--disk", action="store_const", const="disk", dest="which",
+                       help="only the disk image (tiny-disk, debian-disk)")
     pa.add_argument("--build", action="store_true", help="build the image first if it is missing")
 
     sub.add_parser("list", help="show the images, downloads and build trees in the cache",
@@ -119,7 +126,10 @@ def cmd_build(args, reporter):
     builder = Builder(reporter=reporter, jobs=args.jobs)
     for name in (IMAGES if args.name == "all" else (args.name,)):
         image = builder.ensure(name, refresh=args.refresh)
-        reporter.step("%s: kernel %s, initrd %s" % (name, image.kernel, image.initrd))
+        if image.disk is not None:
+            reporter.step("%s: disk %s, kernel %s" % (name, image.disk, image.kernel))
+        else:
+            reporter.step("%s: kernel %s, initrd %s" % (name, image.kernel, image.initrd))
     return 0
 
 
@@ -132,10 +142,13 @@ def cmd_path(args, reporter):
     if args.which == "cmdline":
         print(image.cmdline_hint)
     elif args.which:
-        print(getattr(image, args.which))
+        value = getattr(image, args.which)
+        if value is None:
+            raise ImageError("image '%s' has no %s" % (args.name, args.which))
+        print(value)
     else:
         print(image.kernel)
-        print(image.initrd)
+        print(image.disk if image.disk is not None else image.initrd)
     return 0
 
 

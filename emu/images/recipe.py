@@ -15,6 +15,7 @@ import json
 INITRAMFS_RECIPE = 1
 TINY_RECIPE = 1
 DEBIAN_RECIPE = 1
+DISK_RECIPE = 1
 
 
 def digest(obj):
@@ -39,6 +40,12 @@ def tiny_recipe(source_version, fragment_text, initramfs):
 def debian_recipe(kernel_package, kernel_version, initramfs):
     return {"image": "debian", "recipe": DEBIAN_RECIPE, "kernel-package": kernel_package,
             "kernel-version": kernel_version, "initramfs": initramfs}
+
+
+def disk_recipe(name, kernel_recipe, busybox_version, init_text, profile_text, layout):
+    return {"image": name, "recipe": DISK_RECIPE, "kernel": kernel_recipe,
+            "busybox-static": busybox_version,
+            "init": _text_hash(init_text), "profile": _text_hash(profile_text), "layout": layout}
 
 
 _VERSION_KEYS = ("busybox-static", "linux-source-6.1", "kernel-package", "kernel-version")

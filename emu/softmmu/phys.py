@@ -47,6 +47,7 @@ class PhysicalMemory:
         self.host = np.zeros(PHYS_PAGES, dtype=np.uint64)
         self.flags = np.zeros(PHYS_PAGES, dtype=np.uint8)
         self._roms = []               # (base, numpy array) kept alive
+        self._rom_host = {}           # pfn -> host address of the ROM page add_rom mapped there
         self._mmio = []               # sorted by base
         self._mmio_bases = []
         self.code_write_hook = None   # called with (phys, size) when code pages are written
@@ -73,7 +74,26 @@ class PhysicalMemory:
             if first + k < PHYS_PAGES:
                 self.host[first + k] = buf.ctypes.data + k * PAGE_SIZE
                 self.flags[first + k] = PAGE_ROM
+                self._rom_host[first + k] = buf.ctypes.data + k * PAGE_SIZE
         return buf
+
+    def set_shadow(self, base, size, read_ram, write_ram):
+        """Shadow RAM below 1 MB (the i440FX's PAM registers): with read_ram the pages
+        of [base, base+size) show the RAM there (written only with write_ram, else
+        read-only); without, they show the ROM add_rom put there (or nothing).
+        Reads from ROM with writes to RAM (PAM "write only") is taken as ROM here:
+        writes are dropped.  The caller flushes TLBs and translations."""
+        for pfn in range(base >> PAGE_SHIFT, (base + size) >> PAGE_SHIFT):
+            code = self.flags[pfn] & PAGE_CODE
+            if read_ram and pfn * PAGE_SIZE < self.ram_size:
+                self.host[pfn] = self.ram_addr + pfn * PAGE_SIZE
+                self.flags[pfn] = (PAGE_RAM if write_ram else PAGE_ROM) | code
+            elif pfn in self._rom_host:
+                self.host[pfn] = self._rom_host[pfn]
+                self.flags[pfn] = PAGE_ROM | code
+            else:
+                self.host[pfn] = 0
+                self.flags[pfn] = 0
 
     def add_mmio(self, base, size, read, write, name="mmio"):
         """Route accesses to [base, base+size) to read(offset, size) / write(offset, size, value)."""
@@ -114,6 +134,8 @@ class PhysicalMemory:
             return self.ram, pfn * PAGE_SIZE
         if f & PAGE_ROM:
             base_addr = int(self.host[pfn])
+            if self.ram_addr <= base_addr < self.ram_addr + self.ram_size:
+                return self.ram, base_addr - self.ram_addr      # read-only shadow RAM
             for base, buf in self._roms:
                 if buf.ctypes.data <= base_addr < buf.ctypes.data + len(buf):
                     return buf, base_addr - buf.ctypes.data

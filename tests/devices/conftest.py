@@ -105,10 +105,11 @@ class BoardMachine(FakeMachine):
     """A FakeMachine carrying the real PcBoard: device IRQs are routed by the
     board (and still recorded); intc is the board's choice."""
 
-    def __init__(self, config=None):
+    def __init__(self, config=None, drives=None):
         from emu.board import PcBoard
         from emu.devices.chardev import open_backend
         super().__init__(config)
+        self.drives = drives or {}       # IDE index -> (DriveSpec, image), as Machine opens them
         self.serial_backends = [open_backend(s) for s in self.config.serial]
         self.board = PcBoard(self)
         self.board.attach()
