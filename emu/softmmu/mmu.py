@@ -154,7 +154,7 @@ class Mmu:
         # the blocks reached through the page: the whole large-page region, since
         # a block's entry may have come from a large page (the TLB may have let
         # its entry go since)
-        self.jump.forget_jumps_in_region(lin & LARGE_REGION, LARGE_REGION)
+        self.jump.forget_jumps_in_region(lin & LARGE_REGION, (~LARGE_REGION & 0xFFFFFFFF) + 1)
 
     def page_table_written(self, phys):
         """A Python write (a helper, DMA) reached the page-table page at phys."""

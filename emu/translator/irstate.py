@@ -28,6 +28,17 @@ def load_function_pointer(b, ptr, name=""):
     return instr
 
 
+class _FunctionPointerCast(ir.instructions.CastInstr):
+    """An integer made a block entry point (inttoptr), callable by IRBuilder.call."""
+    function_type = TB_FN
+
+
+def function_pointer(b, address, name=""):
+    instr = _FunctionPointerCast(b.block, "inttoptr", address, PTR, name=name)
+    b._insert(instr)
+    return instr
+
+
 def opaque_global(module, value_type, name):
     """A global variable whose address prints as a plain `ptr`."""
     g = ir.GlobalVariable(module, value_type, name)

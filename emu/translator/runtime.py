@@ -26,8 +26,8 @@ import llvmlite.ir as ir
 from ..softmmu import tlb as softmmu
 from . import callbacks, lazyflags as LF
 from .exits import EXIT_LINK, EXIT_MISS, MEM_CODE, MEM_MMIO, MEM_OK
-from .irstate import (ENV_IR, I32, I64, JUMP_ENTRY_IR, PTR, TB_FN, EnvDesc, c32, load_field,
-                      load_function_pointer, store_field)
+from .irstate import (ENV_IR, I32, I64, JUMP_ENTRY_IR, PTR, TB_FN, EnvDesc, c32, function_pointer,
+                      load_field, store_field)
 from .jit import JitEngine, add_symbol
 
 _lock = threading.Lock()
@@ -69,10 +69,14 @@ def _build_dispatch(m):
     link = f.append_basic_block("link")
     b.cbranch(match, hit, miss)
     b.position_at_end(hit)
+    # bit 0 of an entry point (code is 16-byte aligned) marks a block that runs
+    # into a second page: no exit is ever linked to it (tbcache.NO_LINK)
     slot = load_field(b, s, "link_slot")
-    b.cbranch(b.icmp_unsigned("!=", slot, ir.Constant(I64, 0)), link, go)
+    nolink = b.icmp_unsigned("!=", b.and_(efn, ir.Constant(I64, 1)), ir.Constant(I64, 0))
+    b.cbranch(b.and_(b.icmp_unsigned("!=", slot, ir.Constant(I64, 0)), b.not_(nolink)), link, go)
     b.position_at_end(go)
-    fn = load_function_pointer(b, b.gep(ent, [zero, ir.Constant(I32, 2)], source_etype=JUMP_ENTRY_IR))
+    fn = function_pointer(b, b.and_(efn, ir.Constant(I64, ~1 & 0xFFFFFFFFFFFFFFFF)), name="fn")
+    store_field(b, s, ir.Constant(I64, 0), "link_slot")
     r = b.call(fn, [s, e], tail="musttail")
     b.ret(r)
     # link the exit: slot = the block, and (slot, block) into the link log
@@ -91,7 +95,6 @@ def _build_dispatch(m):
     b.store(slot, b.gep(log, [at], source_etype=I64))
     b.store(efn, b.gep(log, [b.add(at, ir.Constant(I64, 1))], source_etype=I64))
     store_field(b, e, b.add(count, c32(1)), "link_count", desc=EnvDesc, irtype=ENV_IR)
-    store_field(b, s, ir.Constant(I64, 0), "link_slot")
     b.branch(go)
     b.position_at_end(miss)
     b.ret(c32(EXIT_MISS))

@@ -23,6 +23,11 @@ from .irstate import JumpEntry, jump_hash
 
 JMP_CACHE_BITS = 16
 LINK_LOG_SIZE = 4096            # links the dispatcher may make between two looks from Python
+# Bit 0 of a jump-cache entry point (code is 16-byte aligned): the block runs
+# into a second page, whose mapping can change while the first's does not, so
+# no exit is linked to it and every entry comes through the jump cache, which
+# INVLPG of either page empties (as QEMU does for a TB on two pages).
+NO_LINK = 1
 
 
 @njit(cache=True, nogil=True)
@@ -132,7 +137,7 @@ class TranslationCache:
         e = self.jmp_cache[idx]
         e.pc = linear & 0xFFFFFFFF
         e.hflags = key
-        e.fn = tb.fn
+        e.fn = tb.fn | (NO_LINK if len(tb.byte_ranges) > 1 else 0)
 
     def flush_jump_cache(self):
         self.jmp_view["fn"] = 0
@@ -142,10 +147,12 @@ class TranslationCache:
         v = self.jmp_view
         v["fn"][(v["hflags"] >> 20) == asid] = 0
 
-    def forget_jumps_in_region(self, base, mask):
-        """Drop the entries whose block starts where pc & mask == base (INVLPG)."""
+    def forget_jumps_in_region(self, base, size):
+        """Drop the entries of blocks that start in [base, base + size), or in
+        the page before (a block may run into the region's first page): INVLPG."""
         v = self.jmp_view
-        v["fn"][(v["pc"] & mask) == base] = 0
+        start = np.uint32((base - 0x1000) & 0xFFFFFFFF)
+        v["fn"][((v["pc"] - start) & np.uint32(0xFFFFFFFF)) < np.uint32(size + 0x1000)] = 0
 
     # --- chaining -----------------------------------------------------------------
     def drain_links(self):
@@ -171,7 +178,7 @@ class TranslationCache:
     def link(self, slot_addr, target):
         self.drain_links()
         owner = self.slot_owner.get(slot_addr)
-        if owner is None or not owner[0].valid or not target.valid:
+        if owner is None or not owner[0].valid or not target.valid or len(target.byte_ranges) > 1:
             return
         ctypes.c_uint64.from_address(slot_addr).value = target.fn
         target.incoming.add(slot_addr)
@@ -199,8 +206,8 @@ class TranslationCache:
                 new.incoming.add(slot_addr)
         old.incoming.clear()
         e = self.jmp_cache[jump_hash(old.linear, self.jmp_mask)]
-        if e.fn == old.fn:
-            e.fn = new.fn
+        if e.fn & ~NO_LINK == old.fn:
+            e.fn = new.fn | (e.fn & NO_LINK)
         for pfn in old.pages:
             page_set = self.by_page.get(pfn)
             if page_set is not None:
@@ -239,7 +246,7 @@ class TranslationCache:
     def _forget_jump(self, tb):
         """A block is only ever in the jump cache at the slot of its linear pc."""
         e = self.jmp_cache[jump_hash(tb.linear, self.jmp_mask)]
-        if e.fn == tb.fn:
+        if e.fn & ~NO_LINK == tb.fn:
             e.fn = 0
 
     def _unmark(self, tb, pfn):

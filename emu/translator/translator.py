@@ -248,10 +248,20 @@ class Translator:
         user = (hflags & H.HF_CPL_MASK) == 3
         phys, global_page = self._code_page(linear, user)
         tb = self.cache.get(block_key(phys, cs_base, hflags, eip))
+        if tb is not None and len(tb.byte_ranges) > 1 and not self._second_page_same(tb, linear, user):
+            self.cache.invalidate(tb)           # page 2 is mapped elsewhere now (or not at all)
+            tb = None
         if tb is None:
             tb = self.translate(linear, eip, cs_base, hflags, user)
-        self.cache.remember_jump(tb, linear, self._jump_key(hflags, global_page))
+        # a block on two pages is tagged for this address space only
+        self.cache.remember_jump(tb, linear, self._jump_key(hflags, global_page and len(tb.byte_ranges) == 1))
         return tb
+
+    def _second_page_same(self, tb, linear, user):
+        """Is the page after linear's still the physical page tb took bytes from?"""
+        nxt = ((linear | 0xFFF) + 1) & 0xFFFFFFFF
+        st, phys, _, _ = translate_array(self.state_array, nxt, ACC_CODE | ACC_PEEK, user)
+        return st == T_OK and (int(phys) & ~0xFFF) == (tb.byte_ranges[1][0] & ~0xFFF)
 
     def decode_records(self, linear, eip, hflags, user):
         """Decode the block at linear into self.records: (bytes fetched, records,
