@@ -359,6 +359,11 @@ class PcBoard:
         """CPUID.1:EDX.APIC: a local APIC that is globally enabled."""
         return self.lapic is not None and self.lapic.globally_enabled
 
+    def time_starts(self):
+        """The guest's first instruction is about to run: the RTC takes the
+        host's date now (building the machine and loading took a while)."""
+        self.rtc.power_on()
+
     # --- reset ---------------------------------------------------------------------------------------
     def reset(self):
         """A system reset: every device to its power-on state (the RTC keeps

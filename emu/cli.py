@@ -346,6 +346,7 @@ def run_config(cfg):
     if emu.numba_cache_cold and sys.stderr.isatty():
         sys.stderr.write("pyemu: first run of this pyemu build: compiling its native code "
                          "(about a minute, once; kept in %s)\n" % emu.cache_root())
+    _stencils_once()
     try:
         machine = Machine(cfg, log=machine_log)
     except (ChardevError, DiskError) as e:   # a back end or a disk image that cannot be opened
@@ -392,6 +393,21 @@ def run_config(cfg):
         machine.close()
         if log:
             log.close()
+
+
+def _stencils_once():
+    """The first run of a pyemu build builds the baseline tier's common stencils
+    (half a minute, once: emu/translator/baseline/build.py), so that a first
+    boot does not stop for them, with a progress line on a terminal."""
+    from .translator.translator import baseline_from_env, baseline_supported
+    try:
+        if not (baseline_supported() and baseline_from_env()):
+            return
+    except ValueError:
+        return                  # a bad PYEMU_BASELINE: the machine says so
+    from .translator.baseline.build import build_with_progress, library_ready
+    if not library_ready():
+        build_with_progress(quiet=not sys.stderr.isatty())
 
 
 def main(argv=None):

@@ -26,14 +26,15 @@ What that hides leaves the guest behind the host (`behind()`).  The guest
 makes it up as soon as it can without noticing:
 
 - `make_up()`: before every native run with interrupts enabled (EFLAGS.IF),
-  guest time moves on by what it is behind, at most by the host time since
-  the run loop's previous turn: while it makes up, guest time runs at most
-  twice as fast as the host's, so a guest that was held for seconds (a long
-  stretch with interrupts disabled) is not then flooded with back-to-back
-  timer ticks that leave it no time to run.  Nothing is made up while
-  interrupts are disabled: that is where Linux measures one clock against
-  another (the clocksource watchdog, TSC calibration against the PIT),
-  always with interrupts off, and it must see only the guest's own work.
+  guest time moves on by what it is behind, at most by the host time that
+  has passed since it began to make up, and by one timer event per native
+  run: while it makes up, guest time runs at most about twice as fast as
+  the host's, and a guest that was held for seconds (a long stretch with
+  interrupts disabled) gets to run its own code between two timer ticks
+  instead of being flooded with them.  Nothing is made up while interrupts
+  are disabled: that is where Linux measures one clock against another
+  (the clocksource watchdog, TSC calibration against the PIT), always with
+  interrupts off, and it must see only the guest's own work.
 - `catch_up()`: a halted CPU (an idle guest) makes everything up at once, up
   to its next timer event.
 
@@ -100,6 +101,14 @@ class Clock:
     def _capped(self, base, now):
         limit = self.limit
         return now if limit is None or now <= limit else max(limit, base)
+
+    def rebase(self):
+        """The guest starts now: what pyemu did before (building the machine,
+        loading the kernel) is not time the guest is behind by."""
+        if self.icount_shift is None:
+            self._host_t0 = time.monotonic_ns() - self.ns()
+            self._turn = time.monotonic_ns()
+            self._credit = 0
 
     def behind(self):
         """How far guest time is behind the host's monotonic time since power-on (ns)."""
@@ -171,17 +180,18 @@ class Clock:
     def make_up(self, deadline_ns, interrupts_enabled):
         """Real-time mode, the run loop's turn before a native run (clock
         paused): with interrupts enabled, guest time moves on by what it is
-        behind, at most by the host time that passed since the run loop's
-        turns began to find interrupts enabled (less what was made up since),
-        and never past deadline_ns.  Returns True when the deadline came (fire
-        the timer before running)."""
+        behind, at most by the host time that passed since the time it was
+        behind began to be made up (less what was made up since), and never
+        past deadline_ns.  The run loop takes one such step per native run, so
+        the guest's code runs between two timer events however far behind it
+        is.  Returns True when the deadline came (fire the timer before running)."""
         now = time.monotonic_ns()
         elapsed, self._turn = now - self._turn, now
-        if not interrupts_enabled or self.icount_shift is not None:
-            self._credit = 0
+        if self.icount_shift is not None:
             return False
-        lag = self.behind()
-        self._credit = min(self._credit + elapsed, max(lag, 0))
+        self._credit = min(self._credit + elapsed, max(self.behind(), 0))
+        if not interrupts_enabled:
+            return False
         moved, due = self._advance(self._credit, deadline_ns)
         self._credit -= moved
         return due

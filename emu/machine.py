@@ -60,6 +60,7 @@ class Machine:
         self.instructions = 0
         self._slice_budget = 0
         self._running = False
+        self._started = False
         self.clock = Clock(config.icount_shift, self._retired)
         # guest time passes only while the guest runs (native code) or waits in
         # HLT: the run loop's Python work between native runs is not the guest's
@@ -480,6 +481,12 @@ class Machine:
         self._stop_on_exception = stop_on_exception
         self.paused = None
         made_up = False             # guest time jumped to a timer since the last native run
+        if not self._started:
+            # the machine's time starts with its first instruction: the RTC reads
+            # the host's date as of now, and guest time is not behind yet
+            self._started = True
+            self.clock.rebase()
+            self.board.time_starts()
         try:
             while self.exit_status is None and self.paused is None:
                 if self.pause_requested:

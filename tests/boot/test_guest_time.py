@@ -27,7 +27,7 @@ CLOCK_COMPLAINTS = [r"clocksource.*unstable", r"timekeeping watchdog", r"[Mm]ark
 COLD_BURST = ("find / -xdev 2>/dev/null | sort -r | md5sum; "
               "dd if=/dev/zero bs=1k count=1000 2>/dev/null | gzip -9 | wc -c; "
               "sort /proc/kallsyms 2>/dev/null | tail -n 1; ls -lR /sys/class > /dev/null 2>&1; "
-              "od -x /proc/self/stat | head -n 1; seq 1000 | tac | tr 0-9 a-j | uniq | cksum")
+              "od -x /proc/self/stat | head -n 1; seq 1000 | tac | tr 0-9 a-j | uniq | md5sum")
 
 
 def date_offset(s):

@@ -185,7 +185,8 @@ def test_a_running_guest_makes_up_at_most_twice_the_hosts_pace():
 
 def test_nothing_is_made_up_while_interrupts_are_disabled():
     """Linux measures clocks against each other with interrupts off: the
-    time held back then (the host busy elsewhere) must not appear."""
+    time held back then (the host busy elsewhere) must not appear.  Once
+    interrupts are enabled it is made up, one timer event at a time."""
     c = Clock()
     c.pause()
     c.make_up(None, False)
@@ -193,11 +194,10 @@ def test_nothing_is_made_up_while_interrupts_are_disabled():
     before = c.ns()
     assert c.make_up(None, False) is False
     assert c.ns() == before
-    # the turn moved on: enabling interrupts later does not make it all up at once
-    time.sleep(0.02)
-    c.make_up(None, True)
-    assert 20_000_000 <= c.ns() - before < 60_000_000
-    assert c.behind() >= 80_000_000
+    deadline = before + 10_000_000
+    assert c.make_up(deadline, True) is True        # stops at the timer
+    assert c.ns() == deadline
+    assert c.behind() >= 80_000_000                 # the rest waits for the next turns
 
 
 def test_making_up_stops_at_the_next_timer():
@@ -228,7 +228,10 @@ def test_what_a_timer_cut_short_is_made_up_at_the_next_turns():
 
 def test_a_busy_machine_on_a_slow_host_keeps_the_hosts_time():
     """A guest that keeps running with interrupts enabled while the host holds
-    pyemu back stays within a few milliseconds of the host's time."""
+    pyemu back (a quarter of the time here) keeps the host's time: what is
+    held back is made up at the next turns, so at the end the guest is
+    behind by at most a few timer periods (the last ones: a loaded host can
+    deschedule pyemu for a while, which the guest does not see until then)."""
     from emu.snippet import CODE_ADDR, Snippet
     from emu.cpu import hflags as H
     s = Snippet(bits=32)
@@ -242,18 +245,19 @@ def test_a_busy_machine_on_a_slow_host_keeps_the_hosts_time():
 
         def tick():
             ticks.append(m.clock.ns())
-            time.sleep(0.002)                        # the run loop's Python work, held back
-            if len(ticks) < 40:
-                m.timers.after(5_000_000, tick)
+            time.sleep(0.005)                        # the run loop's Python work, held back
+            if len(ticks) < 25:
+                m.timers.after(20_000_000, tick)
             else:
                 m.request_exit(0)
-        m.timers.after(5_000_000, tick)
+        m.timers.after(20_000_000, tick)
         t0 = time.monotonic_ns()
         g0 = m.clock.ns()
         m.run()
         host, guest = time.monotonic_ns() - t0, m.clock.ns() - g0
-        assert abs(host - guest) < 10_000_000, (host, guest)
-        assert ticks == sorted(ticks) and ticks[-1] - ticks[0] >= 195_000_000
+        # without making up, the guest would be 25 x 5 ms = 125 ms behind
+        assert -5_000_000 < host - guest < 60_000_000, (host, guest)
+        assert ticks == sorted(ticks) and ticks[-1] - ticks[0] >= 480_000_000
     finally:
         s.close()
 

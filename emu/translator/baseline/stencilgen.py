@@ -313,7 +313,11 @@ def emit_stencil(module, key):
     from .variant import VariantInsn
     name = stencil_name(key)
     g = StencilGen(module, name, key.hflags)
-    emit_instruction(g, VariantInsn(key))
+    try:
+        emit_instruction(g, VariantInsn(key))
+    except TranslationError:
+        module.globals.pop(name, None)      # half a function: the module's other stencils stay good
+        raise
     if not g.terminated:
         g.finish()
     return g
