@@ -23,7 +23,6 @@ from .softmmu.mmu import Mmu
 from .softmmu.phys import PhysicalMemory
 from .timers import TimerQueue, Watchdog, sleep_until
 from .translator import callbacks, exits as X
-from .translator import helpers  # noqa: F401  (registers the Python helpers)
 from .translator.helpers.interrupts import TripleFault, raise_event
 from .translator.irstate import Env
 from .translator.runtime import compute_eflags, runtime

@@ -36,6 +36,11 @@ def python_helper(func):
     return func
 
 
+def helper_numbering():
+    """The helpers' names by number, as code made with them calls them."""
+    return sorted(_helper_ids.items(), key=lambda item: item[1])
+
+
 def helper_id(name):
     from .gen import TranslationError
     if name not in _helper_ids:

@@ -31,6 +31,7 @@ import tempfile
 import numpy as np
 
 from .baseline.table import Table
+from .callbacks import helper_numbering
 from .cnp import LibraryFileError, StencilLibrary
 from .baseline.stencilset import merge
 
@@ -50,13 +51,15 @@ class HotEntry:
 
 
 def fingerprint():
-    """What cached code depends on: the translator's sources, LLVM, the host."""
+    """What cached code depends on: the translator's sources, the helpers'
+    numbering, LLVM, the host."""
     import llvmlite
     import llvmlite.binding as llvm
     from .. import _source_hash
     from .cnp import host_triple
     h = hashlib.sha256()
-    for part in (_source_hash(), llvmlite.__version__, host_triple(), llvm.get_host_cpu_name(), str(FORMAT)):
+    for part in (_source_hash(), json.dumps(helper_numbering()), llvmlite.__version__, host_triple(),
+                 llvm.get_host_cpu_name(), str(FORMAT)):
         h.update(part.encode())
     return h.hexdigest()[:20]
 

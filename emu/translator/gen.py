@@ -30,6 +30,9 @@ from .exits import (EXIT_EXCEPTION, EXIT_HLT, EXIT_HOT, EXIT_REQUEST, EXIT_STOP,
 from .irstate import (I8, I16, I32, I64, INT_TYPES, PTR, TB_FN, c32, c64, const, field_ptr,
                       load_field, load_function_pointer, opaque_global, store_field)
 from . import callbacks
+# generated code calls the Python helpers by number: all of them are registered, in
+# their fixed order, before any code is made (code is cached on disk by that numbering)
+from . import helpers  # noqa: F401
 from .operands import BlockRel, Hole
 
 PAGE_MASK = 0xFFFFF000

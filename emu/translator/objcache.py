@@ -77,7 +77,7 @@ def fingerprint():
         h = hashlib.sha256()
         h.update(_SOURCES_AT_IMPORT.encode())
         # helper ids are baked into the code as constants: their numbering is part of the key
-        h.update(json.dumps(sorted(helpers.items())).encode())
+        h.update(json.dumps(callbacks.helper_numbering()).encode())
         h.update(llvmlite.__version__.encode())
         h.update(repr(llvm.llvm_version_info).encode())
         h.update(llvm.get_process_triple().encode())

@@ -31,6 +31,7 @@ import llvmlite.ir as ir
 from ..cnp import LibraryFileError, StencilLibrary, build_library, host_triple
 from ..cnp.library import S_OFFSET, S_RELOC_BEGIN, S_RELOC_END
 from ..cnp.relocs import R_ADDEND, R_INDEX, R_TARGET, TARGET_ADDR, TARGET_RODATA, TARGET_RUNTIME, TARGET_VALUE
+from ..callbacks import helper_numbering
 from ..gen import TranslationError
 from ..operands import ROLE_IDS, ROLE_NAMES
 from .native import key_of_code
@@ -54,12 +55,14 @@ class StencilInfo:
 
 
 def fingerprint():
-    """What the stencils depend on: the translator's sources, LLVM, the host."""
+    """What the stencils depend on: the translator's sources, the helpers'
+    numbering (stencils call them by number), LLVM, the host."""
     import llvmlite
     import llvmlite.binding as llvm
     from ... import _source_hash
     h = hashlib.sha256()
-    for part in (_source_hash(), llvmlite.__version__, host_triple(), llvm.get_host_cpu_name()):
+    for part in (_source_hash(), json.dumps(helper_numbering()), llvmlite.__version__, host_triple(),
+                 llvm.get_host_cpu_name()):
         h.update(part.encode())
     return h.hexdigest()[:24]
 
