@@ -18,6 +18,8 @@ import time
 
 import llvmlite.binding as llvm
 
+from .llvm_lock import LLVM_LOCK
+
 # Linux caps the memory mappings of a process (vm.max_map_count, 65530 by
 # default); past the cap LLVM cannot allocate and aborts the whole process
 # ("Unable to allocate section memory!").  Block objects carry no unwind
@@ -170,10 +172,11 @@ class JitEngine:
     def compile_object(self, ir_text, tier=2, keep=False):
         """Object code for an IR module at the tier's levels."""
         t0 = time.perf_counter()
-        mod = self.parse(ir_text)
-        tm = self.codegen_machine(tier)
-        run_passes(mod, tm, self.levels[tier][0])
-        obj = tm.emit_object(mod)
+        with LLVM_LOCK:
+            mod = self.parse(ir_text)
+            tm = self.codegen_machine(tier)
+            run_passes(mod, tm, self.levels[tier][0])
+            obj = tm.emit_object(mod)
         self.last_tier = tier
         if keep:
             self.last_module = mod
@@ -182,9 +185,10 @@ class JitEngine:
 
     def optimize(self, ir_text, tier=2):
         """The module after the tier's IR passes (for -d op_opt)."""
-        mod = self.parse(ir_text)
-        run_passes(mod, self.codegen_machine(tier), self.levels[tier][0])
-        return mod
+        with LLVM_LOCK:
+            mod = self.parse(ir_text)
+            run_passes(mod, self.codegen_machine(tier), self.levels[tier][0])
+            return mod
 
     def load_object(self, obj, symbols):
         """Link object code into this engine; the addresses of `symbols`."""

@@ -28,6 +28,7 @@ from elftools.elf.relocation import RelocationSection
 
 from .contract import (ADDR_PREFIX, AARCH64, CODEGEN, CONT_PREFIX, HOLE_PREFIX, N_CONTS, X86_64,
                        arch_of_triple)
+from ..llvm_lock import LLVM_LOCK
 from .library import FORMAT_VERSION, StencilLibrary
 from .relocs import (CONT_KINDS, ELF_KINDS, GOT_KINDS, KIND_X86_ABS32S, TARGET_ADDR, TARGET_CONT,
                      TARGET_NAMES, TARGET_RODATA, TARGET_RUNTIME, TARGET_VALUE, TRIM_BYTES,
@@ -80,6 +81,11 @@ def compile_object(ir_text, triple=None, *, opt=2, cpu="", features="", codegen=
     _init_llvm()
     triple = triple or host_triple()
     settings = _codegen(triple, codegen)
+    with LLVM_LOCK:
+        return _compile_locked(ir_text, triple, settings, opt, cpu, features)
+
+
+def _compile_locked(ir_text, triple, settings, opt, cpu, features):
     try:
         # a context of its own: the translator compiles on two threads (the O2
         # compiler thread and the run loop), and an LLVM context is not thread-safe
