@@ -53,22 +53,34 @@ def _build_dispatch(m):
     table = b.inttoptr(load_field(b, e, "jmp_cache", desc=EnvDesc, irtype=ENV_IR), PTR, name="jmp_cache")
     mask = load_field(b, e, "jmp_mask", desc=EnvDesc, irtype=ENV_IR)
     h = b.and_(b.xor(pc, b.lshr(pc, c32(12))), mask, name="hash")
-    ent = b.gep(table, [h], source_etype=JUMP_ENTRY_IR, name="entry")
     zero = ir.Constant(I32, 0)
-    epc = b.load(b.gep(ent, [zero, ir.Constant(I32, 0)], source_etype=JUMP_ENTRY_IR), typ=I32)
-    ehf = b.load(b.gep(ent, [zero, ir.Constant(I32, 1)], source_etype=JUMP_ENTRY_IR), typ=I32)
-    efn = b.load(b.gep(ent, [zero, ir.Constant(I32, 2)], source_etype=JUMP_ENTRY_IR), typ=I64)
     # this address space's block, or a global page's (tag GLOBAL_ASID: tbcache.py)
     glob = b.or_(load_field(b, s, "hflags"), c32(0xFFF << 20), name="key.global")
-    same = b.or_(b.icmp_unsigned("==", ehf, hf), b.icmp_unsigned("==", ehf, glob))
-    match = b.and_(b.and_(b.icmp_unsigned("==", epc, pc), same),
-                   b.icmp_unsigned("!=", efn, ir.Constant(I64, 0)))
+
+    def probe(index, name):
+        ent = b.gep(table, [index], source_etype=JUMP_ENTRY_IR, name=name)
+        epc = b.load(b.gep(ent, [zero, ir.Constant(I32, 0)], source_etype=JUMP_ENTRY_IR), typ=I32)
+        ehf = b.load(b.gep(ent, [zero, ir.Constant(I32, 1)], source_etype=JUMP_ENTRY_IR), typ=I32)
+        efn = b.load(b.gep(ent, [zero, ir.Constant(I32, 2)], source_etype=JUMP_ENTRY_IR), typ=I64)
+        same = b.or_(b.icmp_unsigned("==", ehf, hf), b.icmp_unsigned("==", ehf, glob))
+        return b.and_(b.and_(b.icmp_unsigned("==", epc, pc), same),
+                      b.icmp_unsigned("!=", efn, ir.Constant(I64, 0))), efn
+
     hit = f.append_basic_block("hit")
+    second = f.append_basic_block("second_way")
     miss = f.append_basic_block("miss")
     go = f.append_basic_block("go")
     link = f.append_basic_block("link")
-    b.cbranch(match, hit, miss)
+    entry_block = b.block
+    match1, efn1 = probe(h, "entry")
+    b.cbranch(match1, hit, second)
+    b.position_at_end(second)
+    match2, efn2 = probe(b.xor(h, c32(1)), "entry2")
+    b.cbranch(match2, hit, miss)
     b.position_at_end(hit)
+    efn = b.phi(I64, name="efn")
+    efn.add_incoming(efn1, entry_block)
+    efn.add_incoming(efn2, second)
     # bit 0 of an entry point (code is 16-byte aligned) marks a block that runs
     # into a second page: no exit is ever linked to it (tbcache.NO_LINK)
     slot = load_field(b, s, "link_slot")

@@ -21,7 +21,7 @@ from ..softmmu import phys as P
 from ..softmmu import tlb as softmmu
 from .irstate import JumpEntry, jump_hash
 
-JMP_CACHE_BITS = 16
+JMP_CACHE_BITS = 18             # 4 MB; two ways: a block is at its hash slot or the one beside
 LINK_LOG_SIZE = 4096            # links the dispatcher may make between two looks from Python
 # Bit 0 of a jump-cache entry point (code is 16-byte aligned): the block runs
 # into a second page, whose mapping can change while the first's does not, so
@@ -132,12 +132,25 @@ class TranslationCache:
             self._mark(phys, length, True)
 
     def remember_jump(self, tb, linear, key):
-        """Enter tb in the native jump cache under (linear pc, jump_key)."""
+        """Enter tb in the native jump cache under (linear pc, jump_key): in the
+        way of its slot pair that holds the same pc or is free, else in the
+        first way, the entry there moving to the second (two blocks whose pcs
+        hash alike no longer drive each other out, each miss a trip to Python)."""
+        pc = linear & 0xFFFFFFFF
         idx = jump_hash(linear, self.jmp_mask)
-        e = self.jmp_cache[idx]
-        e.pc = linear & 0xFFFFFFFF
-        e.hflags = key
-        e.fn = tb.fn | (NO_LINK if len(tb.byte_ranges) > 1 else 0)
+        first, second = self.jmp_cache[idx], self.jmp_cache[idx ^ 1]
+        if first.fn and first.pc != pc:
+            if not second.fn or second.pc == pc:
+                first = second
+            else:
+                second.pc, second.hflags, second.fn = first.pc, first.hflags, first.fn
+        first.pc = pc
+        first.hflags = key
+        first.fn = tb.fn | (NO_LINK if len(tb.byte_ranges) > 1 else 0)
+
+    def _ways(self, linear):
+        idx = jump_hash(linear, self.jmp_mask)
+        return self.jmp_cache[idx], self.jmp_cache[idx ^ 1]
 
     def flush_jump_cache(self):
         self.jmp_view["fn"] = 0
@@ -205,9 +218,9 @@ class TranslationCache:
                 ctypes.c_uint64.from_address(slot_addr).value = new.fn
                 new.incoming.add(slot_addr)
         old.incoming.clear()
-        e = self.jmp_cache[jump_hash(old.linear, self.jmp_mask)]
-        if e.fn & ~NO_LINK == old.fn:
-            e.fn = new.fn | (e.fn & NO_LINK)
+        for e in self._ways(old.linear):
+            if e.fn & ~NO_LINK == old.fn and e.pc == old.linear:
+                e.fn = new.fn | (e.fn & NO_LINK)
         for pfn in old.pages:
             page_set = self.by_page.get(pfn)
             if page_set is not None:
@@ -244,10 +257,10 @@ class TranslationCache:
                 self._unmark(tb, pfn)
 
     def _forget_jump(self, tb):
-        """A block is only ever in the jump cache at the slot of its linear pc."""
-        e = self.jmp_cache[jump_hash(tb.linear, self.jmp_mask)]
-        if e.fn & ~NO_LINK == tb.fn:
-            e.fn = 0
+        """A block is only ever in the jump cache in the slot pair of its linear pc."""
+        for e in self._ways(tb.linear):
+            if e.fn & ~NO_LINK == tb.fn and e.pc == tb.linear:
+                e.fn = 0
 
     def _unmark(self, tb, pfn):
         """Clear the code-bitmap bits of tb's bytes on page pfn that no other
