@@ -21,7 +21,10 @@ from ..softmmu import phys as P
 from ..softmmu import tlb as softmmu
 from .irstate import JumpEntry, jump_hash
 
-JMP_CACHE_BITS = 18             # 4 MB; two ways: a block is at its hash slot or the one beside
+# Two ways: a block is at its hash slot or the one beside.  2^16 entries (1 MB):
+# INVLPG and a CR3 reload scan the whole table (numpy, memory-bound), about
+# 0.1 ms at 2^16 and 0.3 ms at 2^18 on the development machine, and Linux does both often
+JMP_CACHE_BITS = 16
 LINK_LOG_SIZE = 4096            # links the dispatcher may make between two looks from Python
 # Bit 0 of a jump-cache entry point (code is 16-byte aligned): the block runs
 # into a second page, whose mapping can change while the first's does not, so
