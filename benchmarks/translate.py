@@ -1,12 +1,25 @@
 """Where translation time goes: per-block cost split by stage, on real and random code.
 
-    python benchmarks/translate.py [--quick] [--levels 0/0,2/2] [--source NAME]
+    python benchmarks/translate.py [--quick] [--levels 0/0,2/2] [--source NAME] [--tier baseline|llvm]
 
 Blocks are collected by running real guests (the benchmark workloads, the
-tests/guests programs) and recording every block the translator decodes; a
-further set is random straight-line code built from the decoder's opcode
-table (register and memory forms that decode without error).  Each block is
-then translated again, stage by stage, and timed:
+tests/guests programs) on the LLVM tier and recording every block the
+translator decodes; a further set is random straight-line code built from
+the decoder's opcode table (register and memory forms that decode without
+error).  Each block is then translated again and timed.
+
+The baseline tier (copy-and-patch, emu/translator/baseline), microseconds
+per block, over the blocks in 32-bit protected mode (the stencil library is
+built first if it is not yet; each block is made several times, the
+translation cache emptied in between):
+
+  decode    the numba decoder alone, from the block's bytes to records
+  native    the cold path: one native call that fetches through the MMU,
+            decodes, looks up the stencils and copies and patches them
+  block     the whole path from the run loop's look-up to a runnable block:
+            the native call plus the translation cache's Python bookkeeping
+
+The LLVM tier, per stage (milliseconds per block):
 
   decode    fetch + numba decoder -> records -> Insn objects
   emit      the op_* semantics building llvmlite.ir (Python)
@@ -22,6 +35,7 @@ instruction.  Nothing here asserts anything.
 """
 import argparse
 import gc
+import os
 import pathlib
 import random
 import statistics
@@ -61,7 +75,16 @@ def blocks_from_elf(elf):
     from emu.machine import Machine
     cfg = parse_args(["-kernel", str(elf), "-nographic", "-no-reboot",
                       "-device", "isa-debug-exit,iobase=0xf4,iosize=4"])
-    m = Machine(cfg, serial_backends=[BufferBackend()])
+    # every block through decode_records (the baseline's cold path decodes natively)
+    tier = os.environ.get("PYEMU_TIER")
+    os.environ["PYEMU_TIER"] = "1"
+    try:
+        m = Machine(cfg, serial_backends=[BufferBackend()])
+    finally:
+        if tier is None:
+            del os.environ["PYEMU_TIER"]
+        else:
+            os.environ["PYEMU_TIER"] = tier
     rec = _Recorder(m.translator)
     multiboot.load(m, elf.read_bytes())
     m.run()
@@ -213,6 +236,78 @@ def measure(blocks, ir_opt, codegen_opt, cache_dir, gc_tuning=True):
     return times, n_insns
 
 
+def measure_baseline(blocks, rounds=5):
+    """The baseline tier's microseconds per block by stage (see the module
+    docstring), over the blocks in 32-bit protected mode: {stage: [us]}, insns."""
+    import numpy as np
+    from emu.cpu import hflags as H
+    from emu.frontend.decoder import decode_block, new_records
+    from emu.snippet import Snippet
+    flat = H.HF_PE | H.HF_CS32 | H.HF_SS32
+    blocks = [b for b in blocks if (b[3] or flat) & flat == flat]
+    s = Snippet(bits=32)
+    m = s.machine
+    tr = m.translator
+    if tr.cp is None:
+        raise SystemExit("the baseline tier is off here (PYEMU_TIER or PYEMU_BASELINE set?)")
+    cold = tr.cp.baseline.cold
+    native_ns = [0]
+    run = cold.run
+
+    def timed_run(*a):
+        t0 = time.perf_counter_ns()
+        try:
+            return run(*a)
+        finally:
+            native_ns[0] += time.perf_counter_ns() - t0
+    cold.run = timed_run
+    recs = new_records(64)
+    m.enter_flat32(0x100000)
+    times = {"decode": [], "native": [], "block": []}
+    n_insns = 0
+    base = 0x100000
+    try:
+        for r in range(rounds + 1):             # round 0 builds missing stencils and warms up
+            addr = base
+            for code, eip, cs_base, hflags in blocks:
+                buf = np.frombuffer(code + bytes(16), dtype=np.uint8)
+                t0 = time.perf_counter_ns()
+                n = decode_block(buf, 0, len(buf), len(code), addr, True, recs, 64)
+                t1 = time.perf_counter_ns()
+                m.phys.write(addr, code + b"\xf4")
+                # the machine was set up once: here only EIP moves, as when a
+                # guest reaches new code (enter_flat32 would flush the TLB and
+                # the jump cache, a megabyte of memory, before every block)
+                m.cpu.eip = addr
+                m.cpu.hflags = (hflags or flat) & ~H.HF_PG
+                native_ns[0] = 0
+                t2 = time.perf_counter_ns()
+                tr.lookup()
+                t3 = time.perf_counter_ns()
+                if r:
+                    times["decode"].append((t1 - t0) / 1000)
+                    times["native"].append(native_ns[0] / 1000)
+                    times["block"].append((t3 - t2) / 1000)
+                    n_insns += n
+                addr = (addr + len(code) + 16 + 15) & ~15
+                if addr > 0x300000:
+                    addr = base
+            tr.flush_all()
+    finally:
+        s.close()
+    return times, n_insns
+
+
+def report_baseline(title, times, n_insns):
+    n = len(times["block"])
+    if not n:
+        print("%-26s no 32-bit protected-mode blocks" % title)
+        return
+    cells = "  ".join("%s %.1f (median %.1f)" % (k, statistics.mean(v), statistics.median(v))
+                      for k, v in times.items())
+    print("%-26s %5d blocks %6d insns (%.1f/block)   us/block: %s" % (title, n, n_insns, n_insns / n, cells))
+
+
 _spares = {}
 
 
@@ -247,7 +342,10 @@ def main():
                     help="which code to measure (default: all)")
     ap.add_argument("--no-gc-tuning", action="store_true",
                     help="leave the cyclic GC on while the IR is built (the translator turns it off)")
+    ap.add_argument("--tier", action="append", choices=("baseline", "llvm"),
+                    help="which tier to measure (default: both)")
     args = ap.parse_args()
+    tiers = args.tier or ["baseline", "llvm"]
     sources = args.source or ["bench", "guests", "random"]
     levels = [tuple(int(x) for x in lv.split("/")) for lv in args.levels.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -259,10 +357,15 @@ def main():
             sets.update(guest_blocks(tmp, args.quick))
         if "random" in sources:
             n = 40 if args.quick else 150
-            sets["random 4-insn"] = random_blocks(n, 4)
+            sets["random 5-insn"] = random_blocks(n, 5)
             sets["random 20-insn"] = random_blocks(n // 2, 20, seed=2)
-        for ir_opt, cg_opt in levels:
-            print("== IR O%d / codegen O%d" % (ir_opt, cg_opt))
+        if "baseline" in tiers:
+            print("== baseline tier (copy-and-patch), microseconds per block")
+            for title, blocks in sets.items():
+                times, n_insns = measure_baseline(blocks, rounds=2 if args.quick else 5)
+                report_baseline(title, times, n_insns)
+        for ir_opt, cg_opt in (levels if "llvm" in tiers else []):
+            print("== LLVM tier, IR O%d / codegen O%d" % (ir_opt, cg_opt))
             for title, blocks in sets.items():
                 times, n_insns = measure(blocks, ir_opt, cg_opt, tmp / ("cache%d%d" % (ir_opt, cg_opt)),
                                          gc_tuning=not args.no_gc_tuning)
