@@ -140,8 +140,7 @@ class TranslationCache:
         first way, the entry there moving to the second (two blocks whose pcs
         hash alike no longer drive each other out, each miss a trip to Python)."""
         pc = linear & 0xFFFFFFFF
-        idx = jump_hash(linear, self.jmp_mask)
-        first, second = self.jmp_cache[idx], self.jmp_cache[idx ^ 1]
+        first, second = self._ways(linear)
         if first.fn and first.pc != pc:
             if not second.fn or second.pc == pc:
                 first = second
