@@ -31,8 +31,10 @@ makes it up as soon as it can without noticing:
   run: while it makes up, guest time runs at most about twice as fast as
   the host's, and a guest that was held for seconds (a long stretch with
   interrupts disabled) gets to run its own code between two timer ticks
-  instead of being flooded with them.  Nothing is made up while interrupts
-  are disabled: that is where Linux measures one clock against another
+  instead of being flooded with them.  Nothing is made up while an
+  interrupt waits to be taken (in the shadow of an STI, Linux's idle loop
+  is `sti; hlt`): a jump would reach the next tick first, and the PIC would
+  merge the two.  Nor while interrupts are disabled: that is where Linux measures one clock against another
   (the clocksource watchdog, TSC calibration against the PIT), always with
   interrupts off, and it must see only the guest's own work.
 - `catch_up()`: a halted CPU (an idle guest) makes everything up at once, up
@@ -156,18 +158,22 @@ class Clock:
         if self.icount_shift is not None:
             return access(*args)
         base, source, start = self._state
+        # only the fixed cost passes, and not past the limit: a timer due
+        # meanwhile is fired by the run loop before guest time goes beyond it
         if source is None:
             try:
                 return access(*args)
             finally:
-                self._state = (self._state[0] + cost_ns, None, 0)   # only the fixed cost passes
+                after = self._state[0]
+                self._state = (self._capped(after, after + cost_ns), None, 0)
         began = source()
         self._state = (self._capped(base, base + began - start), None, 0)
         try:
             return access(*args)
         finally:
             end = source()
-            self._state = (self._state[0] + min(end - began, cost_ns), source, end)
+            after = self._state[0]
+            self._state = (self._capped(after, after + min(end - began, cost_ns)), source, end)
 
     def catch_up(self, deadline_ns):
         """Real-time mode, the CPU halted with the clock paused: let guest time
@@ -177,9 +183,10 @@ class Clock:
         self._credit = 0
         return self._advance(self.behind(), deadline_ns)[1]
 
-    def make_up(self, deadline_ns, interrupts_enabled):
+    def make_up(self, deadline_ns, quiet):
         """Real-time mode, the run loop's turn before a native run (clock
-        paused): with interrupts enabled, guest time moves on by what it is
+        paused): when quiet (interrupts enabled and none waiting to be taken),
+        guest time moves on by what it is
         behind, at most by the host time that passed since the time it was
         behind began to be made up (less what was made up since), and never
         past deadline_ns.  The run loop takes one such step per native run, so
@@ -190,7 +197,7 @@ class Clock:
         if self.icount_shift is not None:
             return False
         self._credit = min(self._credit + elapsed, max(self.behind(), 0))
-        if not interrupts_enabled:
+        if not quiet:
             return False
         moved, due = self._advance(self._credit, deadline_ns)
         self._credit -= moved

@@ -469,6 +469,16 @@ class Machine:
             raise err
         return r
 
+    def _make_up(self, deadline):
+        """Real-time mode: time held back (translation, Python, a descheduled
+        host) passes now, up to deadline (emu/clock.py: make_up); True when
+        the deadline came.  Not while interrupts are off, nor while an
+        interrupt waits for the instruction in an STI shadow (Linux idles
+        with `sti; hlt`): the jump would reach the next tick before the CPU
+        has taken this one, and the PIC would merge the two."""
+        cpu = self.cpu
+        return self.clock.make_up(deadline, bool(cpu.eflags & H.IF) and not cpu.irq_pending)
+
     def run(self, stop_on_hlt=False, stop_on_exception=False):
         """Run until the guest stops; returns the exit status.
 
@@ -506,12 +516,10 @@ class Machine:
                     if deadline is not None:
                         budget = max(1, min(budget, self.clock.instructions_until(deadline)))
                 else:
-                    # time held back (translation, Python, a descheduled host) passes
-                    # now, unless interrupts are off (emu/clock.py: make_up); one
-                    # timer at a time, with guest code between two (a jump from
-                    # timer to timer alone would leave the guest no time to take
-                    # the interrupts they raise)
-                    if not made_up and self.clock.make_up(deadline, cpu.eflags & H.IF):
+                    # one timer at a time, with guest code between two (a jump
+                    # from timer to timer alone would leave the guest no time to
+                    # take the interrupts they raise)
+                    if not made_up and self._make_up(deadline):
                         made_up = True
                         continue            # the next timer is due: fire it first
                     self._end_runs_at(deadline)

@@ -399,3 +399,49 @@ def test_the_rtc_counts_from_the_hosts_time_as_of_guest_time():
         assert abs(rtc.now_seconds() - time.time()) <= 1.01
     finally:
         s.close()
+
+
+def test_a_charged_access_never_carries_time_past_the_limit():
+    """Device accesses cost fixed guest time, but guest time still stops at
+    the next timer event until the run loop has fired it."""
+    c = Clock()
+    c.pause()
+    start = c.ns()
+    c.limit = start + 2500
+    with c.running():
+        for _ in range(5):
+            c.charged(1000, time.sleep, 0.001)
+        assert c.ns() == start + 2500
+    assert c.ns() == start + 2500
+    c.limit = None
+    c.charged(1000, lambda: None)                     # paused: the cost passes again
+    assert c.ns() == start + 3500
+
+
+def test_time_is_not_made_up_while_an_interrupt_waits_to_be_taken():
+    """In the shadow of an STI (Linux idles with `sti; hlt`) an interrupt can
+    wait for one more instruction.  Making up time then would reach the next
+    tick before the CPU has taken this one, and the PIC would merge the two:
+    the guest's jiffies fall a tick behind its TSC."""
+    from emu.cpu import hflags as H
+    from emu.snippet import Snippet
+    s = Snippet(bits=32)
+    try:
+        m = s.machine
+        m.cpu.eflags |= H.IF
+        m.clock.pause()
+        m._make_up(None)
+        time.sleep(0.03)                                # the guest falls 30 ms behind
+        before = m.clock.ns()
+        m.cpu.irq_pending = 1
+        assert m._make_up(before + 4_000_000) is False
+        assert m.clock.ns() == before
+        m.cpu.irq_pending = 0                           # taken: now the time passes
+        assert m._make_up(before + 4_000_000) is True
+        assert m.clock.ns() == before + 4_000_000
+        m.cpu.eflags &= ~H.IF
+        m.cpu.irq_pending = 0
+        assert m._make_up(before + 8_000_000) is False  # nor with interrupts off
+        assert m.clock.ns() == before + 4_000_000
+    finally:
+        s.close()
