@@ -72,6 +72,11 @@ class Machine:
         self.exit_status = None
         self.exit_message = None
         self._callback_error = None
+        # -d stats: why native code came back to the run loop (exit code ->
+        # count), and the Python work it called for without leaving (helper
+        # function, ("in" | "out", port), "mmio read" ... -> count)
+        self.native_exits = {}
+        self.python_calls = {}
         self._stop_on_hlt = self._stop_on_exception = False
         # The CPU's interrupt controller (the local APIC, or the PIC without one):
         # it calls set_intr(level) when "an interrupt can be delivered" changes,
@@ -345,6 +350,7 @@ class Machine:
 
     def _raise(self, vector, error=None, soft=False, external=False):
         cpu = self.cpu
+        self._counted("interrupt" if external else "INT n" if soft else "exception")
         cpu.halted = 0
         try:
             self.clock.charged(self.EVENT_NS, raise_event, self, vector, error, soft, external)
@@ -371,19 +377,28 @@ class Machine:
     HELPER_NS = 100
     EVENT_NS = 200
 
+    def _counted(self, key):
+        counts = self.python_calls
+        counts[key] = counts.get(key, 0) + 1
+
     def call_helper(self, helper, a0, a1, a2):
+        self._counted(helper)
         return self.clock.charged(self.HELPER_NS, helper, self, a0, a1, a2)
 
     def io_read(self, port, size):
+        self._counted(("in", port))
         return self.clock.charged(self.PORT_ACCESS_NS, self.io.read, port, size)
 
     def io_write(self, port, size, value):
+        self._counted(("out", port))
         self.clock.charged(self.PORT_ACCESS_NS, self.io.write, port, size, value)
 
     def mmio_read(self, phys, size):
+        self._counted("mmio read")
         return self.clock.charged(self.MMIO_ACCESS_NS, self.phys.mmio_read, phys, size)
 
     def mmio_write(self, phys, size, value):
+        self._counted("mmio write")
         self.clock.charged(self.MMIO_ACCESS_NS, self.phys.mmio_write, phys, size, value)
         if self.cpu.exit_request:
             # the write made an interrupt deliverable (a self-IPI, an EOI, a lower
@@ -392,6 +407,7 @@ class Machine:
             self.cpu.smc_exit = 1
 
     def code_write(self, phys, size):
+        self._counted("write to translated code")
         if self.clock.charged(0, self.tbs.invalidate_range, phys, size):
             self.cpu.smc_exit = 1
 
@@ -460,6 +476,8 @@ class Machine:
         try:
             with self.clock.running():
                 r = self._dispatch(self.cpu_addr, self.env_addr)
+            counts = self.native_exits
+            counts[r] = counts.get(r, 0) + 1
         finally:
             self.instructions += budget - cpu.budget
             self._running = False

@@ -10,6 +10,8 @@ import json
 import os
 import time
 
+from ..translator.exits import NAMES
+
 STATS_ENV = "PYEMU_STATS"
 
 
@@ -72,7 +74,25 @@ def collect(machine, clock, exit_status=None):
         "objcache_misses": oc.misses,
         "objcache_stores": oc.stores,
         "objcache_bad": oc.bad,
+        # why native code came back to the run loop, and the Python work it
+        # called for from inside (helpers, port and MMIO accesses, interrupt
+        # delivery): what still leaves native code
+        "native_exits": {NAMES.get(r, str(r)): n for r, n in machine.native_exits.items()},
+        "python_calls": {_call_label(k): n for k, n in machine.python_calls.items()},
     }
+
+
+def _call_label(key):
+    if isinstance(key, tuple):
+        return "%s %#x" % key                  # ("in", port)
+    return getattr(key, "__name__", str(key))
+
+
+def _top(counts, n=8):
+    """The n most frequent, as text."""
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join("%s %d" % kv for kv in items[:n])
+    return text + (", ... (%d more kinds)" % (len(items) - n) if len(items) > n else "")
 
 
 def summary(stats):
@@ -99,6 +119,8 @@ def summary(stats):
         "object cache       %s: %d hits, %d misses, %d stored, %d bad" % (
             "on" if s["objcache_enabled"] else "off", s["objcache_hits"], s["objcache_misses"],
             s["objcache_stores"], s["objcache_bad"]),
+        "exits to run loop  %10d    (%s)" % (sum(s["native_exits"].values()), _top(s["native_exits"])),
+        "Python from native %10d    (%s)" % (sum(s["python_calls"].values()), _top(s["python_calls"])),
     ]
     return "\n".join(lines) + "\n"
 

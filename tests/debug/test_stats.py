@@ -15,7 +15,8 @@ STATS_KEYS = {"exit_status", "wall_seconds", "startup_seconds", "guest_seconds",
               "blocks_compiled", "o2_compile_seconds", "stencils_built", "translation_cache_loaded",
               "translation_cache_added", "translate_seconds", "tier_ups",
               "tier_up_seconds", "jit_seconds", "jit_share", "flushes", "objcache_enabled",
-              "objcache_hits", "objcache_misses", "objcache_stores", "objcache_bad"}
+              "objcache_hits", "objcache_misses", "objcache_stores", "objcache_bad",
+              "native_exits", "python_calls"}
 PASS_STATUS = guestlib.exit_status(0x19)      # checksum.S: GUEST "checksum", 0x19
 
 
@@ -141,3 +142,37 @@ def test_help_lists_stats():
     with pytest.raises(UsageError) as e:
         parse_args(["-d", "help"])
     assert "stats" in str(e.value)
+
+
+def test_stats_count_what_leaves_native_code(tmp_path):
+    """-d stats names what still goes through Python (issue [native-system]):
+    a guest that runs CPUID 37 times and writes port 0x80 23 times finds
+    exactly those counts, by helper and by port, and the summary shows them."""
+    src = tmp_path / "calls.S"
+    src.write_text("""        .include "guest.inc"
+        GUEST "calls", 0x1d
+main:
+        pushl %ebx
+        movl $37, %esi
+1:      xorl %eax, %eax
+        cpuid
+        decl %esi
+        jnz 1b
+        movl $23, %esi
+2:      outb %al, $0x80
+        decl %esi
+        jnz 2b
+        popl %ebx
+        ret
+""")
+    elf = guestlib.build(str(src), tmp_path)
+    log = tmp_path / "stats.log"
+    r, st = _run(elf, tmp_path, tmp_path / "objects", "calls", extra=["-d", "stats", "-D", str(log)])
+    assert r.status == guestlib.exit_status(0x1d), r.describe()
+    calls = st["python_calls"]
+    assert calls["helper_cpuid"] == 37
+    assert calls["out 0x80"] == 23
+    assert calls["out 0xf4"] == 1                  # isa-debug-exit
+    assert st["native_exits"]["miss"] >= 1         # each new block starts with one
+    text = log.read_text()
+    assert "Python from native" in text and "helper_cpuid 37" in text and "out 0x80 23" in text
