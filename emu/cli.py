@@ -361,9 +361,10 @@ def run_config(cfg):
         if kernel is not None:
             if linux.is_bzimage(kernel):
                 initrd = modules[0][0] if modules else None
+                address = _kernel_address()
 
                 def boot():
-                    linux.load(machine, kernel, cfg.append, initrd)
+                    linux.load(machine, kernel, cfg.append, initrd, address)
             elif multiboot.is_multiboot(kernel):
                 def boot():
                     multiboot.load(machine, kernel, cfg.append, modules)
@@ -408,6 +409,18 @@ def _stencils_once():
     from .translator.baseline.build import build_with_progress, library_ready
     if not library_ready():
         build_with_progress(quiet=not sys.stderr.isatty())
+
+
+def _kernel_address():
+    """PYEMU_KERNEL_ADDR: load a relocatable bzImage at this physical address
+    instead of 1 MB (a test of the translation cache across relocation)."""
+    text = os.environ.get("PYEMU_KERNEL_ADDR", "").strip()
+    if not text:
+        return None
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise UsageError("PYEMU_KERNEL_ADDR must be an address such as 0x2000000, not %r" % text) from None
 
 
 def main(argv=None):

@@ -122,14 +122,32 @@ def _bios_data_area(phys, ram_size):
     phys.write(0x413, struct.pack("<H", EBDA_BASE >> 10))
 
 
-def load(machine, image, cmdline="", initrd=None):
+def load_address(hdr, address):
+    """Where the protected-mode kernel goes: 1 MB, or `address` for a
+    relocatable kernel, as a boot loader may place one anywhere aligned to
+    its kernel_alignment (boot protocol 2.05+); the kernel then unpacks and
+    runs itself at another address, as KASLR makes it."""
+    if address is None:
+        return KERNEL_ADDR
+    if not hdr.relocatable_kernel:
+        raise BootError("this kernel is not relocatable: it loads at 1 MB only")
+    align = hdr.kernel_alignment or 1
+    if address < KERNEL_ADDR or address % align:
+        raise BootError("a kernel load address must be at least 1 MB and a multiple of its alignment %#x, "
+                        "not %#x" % (align, address))
+    return address
+
+
+def load(machine, image, cmdline="", initrd=None, address=None):
     """Put the kernel, its command line and initrd in memory and set the CPU up
-    at the 32-bit entry point.  Returns the header (for messages and tests)."""
+    at the 32-bit entry point.  address: see load_address.  Returns the header
+    (for messages and tests)."""
     hdr, kernel = parse(image)
     phys = machine.phys
     ram = phys.ram_size
+    kernel_addr = load_address(hdr, address)
     init_size = max(hdr.init_size, len(kernel))
-    kernel_end = KERNEL_ADDR + init_size
+    kernel_end = kernel_addr + init_size
     if kernel_end > ram:
         raise BootError("the kernel needs %d MB of RAM to unpack itself; give more with -m (have %d MB)"
                         % (-(-kernel_end // (1 << 20)), ram >> 20))
@@ -138,7 +156,8 @@ def load(machine, image, cmdline="", initrd=None):
     if len(cmd) > limit:
         raise BootError("the kernel command line is %d bytes; this kernel takes at most %d" % (len(cmd), limit))
 
-    phys.write(KERNEL_ADDR, kernel)
+    phys.write(kernel_addr, kernel)
+    hdr.set("code32_start", kernel_addr)
     phys.write(CMDLINE_ADDR, cmd + b"\0")
     hdr.set("type_of_loader", LOADER_TYPE)
     hdr.set("loadflags", (hdr.loadflags | CAN_USE_HEAP) & ~KEEP_SEGMENTS)
@@ -166,7 +185,7 @@ def load(machine, image, cmdline="", initrd=None):
     write_mp_table(phys, machine.board)
     phys.write(GDT_ADDR, GDT)
 
-    machine.enter_flat32(hdr.code32_start or KERNEL_ADDR, code_selector=BOOT_CS, data_selector=BOOT_DS,
+    machine.enter_flat32(kernel_addr, code_selector=BOOT_CS, data_selector=BOOT_DS,
                          regs={"esi": ZERO_PAGE})
     machine.cpu.gdtr.base = GDT_ADDR
     machine.cpu.gdtr.limit = len(GDT) - 1

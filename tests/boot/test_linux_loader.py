@@ -15,7 +15,8 @@ from tests.guests.guestlib import REPO
 
 
 def make_bzimage(version=0x020F, setup_sects=4, payload=b"\x90" * 5000, loadflags=0x01,
-                 init_size=0x200000, initrd_addr_max=0x37FFFFFF, cmdline_size=2047, truncate=0):
+                 init_size=0x200000, initrd_addr_max=0x37FFFFFF, cmdline_size=2047, truncate=0,
+                 relocatable=0, alignment=0x200000):
     """A file with a setup header of the given protocol version and a payload
     as the protected-mode kernel."""
     setup = bytearray((setup_sects + 1) * 512)
@@ -27,6 +28,7 @@ def make_bzimage(version=0x020F, setup_sects=4, payload=b"\x90" * 5000, loadflag
     struct.pack_into("<B", setup, 0x211, loadflags)
     struct.pack_into("<I", setup, 0x214, 0x100000)
     struct.pack_into("<I", setup, 0x22C, initrd_addr_max)
+    struct.pack_into("<IB", setup, 0x230, alignment, relocatable)
     struct.pack_into("<I", setup, 0x238, cmdline_size)
     struct.pack_into("<I", setup, 0x260, init_size)
     image = bytes(setup) + payload
@@ -72,6 +74,30 @@ def test_kernel_header_and_entry_state(machine):
     gdt = phys.read(cpu.gdtr.base, cpu.gdtr.limit + 1)
     assert struct.unpack_from("<Q", gdt, 0x10)[0] == 0x00CF9B000000FFFF
     assert struct.unpack_from("<Q", gdt, 0x18)[0] == 0x00CF93000000FFFF
+
+
+def test_a_relocatable_kernel_loads_where_asked(machine):
+    """PYEMU_KERNEL_ADDR's loader side: the kernel, code32_start and the entry
+    point at the address; the initrd above the kernel's unpacked end."""
+    payload = bytes(range(256)) * 20
+    linux.load(machine, make_bzimage(payload=payload, relocatable=1), initrd=b"R" * 10000, address=0x600000)
+    phys = machine.phys
+    assert phys.read(0x600000, len(payload)) == payload
+    assert phys.read(0x100000, len(payload)) != payload
+    zp = phys.read(linux.ZERO_PAGE, 4096)
+    assert struct.unpack_from("<I", zp, 0x214)[0] == 0x600000       # code32_start
+    assert machine.cpu.eip == 0x600000
+    assert struct.unpack_from("<I", zp, 0x218)[0] >= 0x600000 + 0x200000
+
+
+@pytest.mark.parametrize("relocatable, address, message", [
+    (0, 0x600000, "not relocatable"),
+    (1, 0x500000, "multiple of its alignment 0x200000"),
+    (1, 0x80000, "at least 1 MB"),
+])
+def test_load_addresses_it_refuses(machine, relocatable, address, message):
+    with pytest.raises(BootError, match=message):
+        linux.load(machine, make_bzimage(relocatable=relocatable), address=address)
 
 
 def test_initrd_stays_below_initrd_addr_max(machine):

@@ -13,8 +13,8 @@ addresses: the data at the first base holds other values in the second
 machine, so code that kept the first base's addresses would give another
 result.
 
-(Loading one bzImage at two physical addresses needs a loader option pyemu
-does not have: the Linux loader puts the kernel at 1 MB.)
+tests/boot/test_relocated_kernel.py does the same with Debian's kernel
+loaded at two physical addresses (slow).
 """
 import struct
 import time
