@@ -11,8 +11,9 @@ into the file when the run ends.
 
 The file is shared by every pyemu process using the directory: a save takes
 an exclusive lock (fcntl) on a lock file, merges what is on disk with what
-this run added, and replaces the file by rename, so concurrent runs lose
-nothing and a reader never sees half a file.  A damaged file is ignored with
+this run added, and replaces the files by rename, so concurrent runs lose
+nothing; a load takes the lock shared, so it never sees half a file nor a
+library with another save's index.  A damaged file is ignored with
 a warning (and replaced at the next save).  Past `max_bytes` of code the
 blocks this run did not use are dropped first.
 
@@ -125,7 +126,15 @@ class CodeCache:
 
     # --- the file -----------------------------------------------------------------------------
     def _read(self):
-        lib, index = self._load_files()
+        if not self.path.exists():
+            return
+        # under a shared lock: a save replaces the library and its index by two
+        # renames, and a reader between them would pair one with the other
+        try:
+            with self._locked(shared=True):
+                lib, index = self._load_files()
+        except OSError:                          # a directory this process cannot write
+            lib, index = self._load_files()
         if lib is not None:
             self.library = lib
             self.entries = index
@@ -133,7 +142,7 @@ class CodeCache:
             self.loaded = len(index)
             self.generation += 1
 
-    def _load_files(self):
+    def _load_files(self, warn=True):
         if not self.path.exists():
             return None, {}
         try:
@@ -151,16 +160,17 @@ class CodeCache:
         except FileNotFoundError:
             return None, {}
         except (LibraryFileError, OSError, ValueError, KeyError, TypeError) as e:
-            self.bad += 1
-            sys.stderr.write("pyemu: ignoring the damaged translation cache %s (%s)\n" % (self.path, e))
+            if warn:
+                self.bad += 1
+                sys.stderr.write("pyemu: ignoring the damaged translation cache %s (%s)\n" % (self.path, e))
             return None, {}
 
     @contextlib.contextmanager
-    def _locked(self):
+    def _locked(self, shared=False):
         import fcntl
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.lock_path, "a+") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
+            fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             try:
                 yield
             finally:
@@ -172,7 +182,7 @@ class CodeCache:
             return
         try:
             with self._locked():
-                disk, index = self._load_files()
+                disk, index = self._load_files(warn=False)     # a damaged file is replaced here
                 new = [e for k, e in self.added.items() if k not in index]
                 lib = disk
                 if new:
