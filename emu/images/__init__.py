@@ -17,7 +17,8 @@ Images:
   debian   the stock linux-image-6.1.0-NN-686-unsigned kernel (NN: the current ABI).
 Both come with the same initramfs (initramfs.py): busybox and /init (init.sh), which
 mounts proc, sysfs and devtmpfs, prints "BOOT-OK: <uname -srm>" and starts a login
-shell on the console with job control.  The shell's prompt is "[pyemu <cwd>]# "
+shell on the console with job control; given root=/dev/XXX (an ext2 disk with
+/sbin/init, such as tiny-disk's first partition) it switches to that disk instead.  The shell's prompt is "[pyemu <cwd>]# "
 (PROMPT_RE matches it); `reboot -f` resets the machine, so `pyemu -no-reboot` exits;
 leaving the shell does the same.  On the tiny kernel `poweroff -f` only halts (it
 has no ACPI).  busybox's line editor asks the terminal for the cursor position

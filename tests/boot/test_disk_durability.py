@@ -10,7 +10,8 @@ find nothing worse than an interrupted ext2 leaves; e2fsck -fy repairs it
 as a booting system would (exit 0 or 1: nothing uncorrectable), and every
 file any round saw synced is there with its content (debugfs).
 
-PYEMU_DURABILITY_ROUNDS sets the rounds (20 by default; benchmarks/ runs more)."""
+PYEMU_DURABILITY_ROUNDS sets the rounds (20 by default); benchmarks/durability.py
+runs the same rounds, more of them, and reports each."""
 import os
 import random
 import re
@@ -46,6 +47,42 @@ def writer(rnd):
             "sync; echo SYNCED-%d-$i; i=$((i+1)); done" % (rnd, rnd, rnd, rnd))
 
 
+def is_unexpected(line):
+    """An e2fsck -n question about more than an interrupted write leaves."""
+    return bool(line.strip() and line[0].isupper() and "?" in line and not EXPECTED_AFTER_A_CUT.search(line))
+
+
+def kill_round(boot, disk, work, rnd, rng, synced):
+    """One round (benchmarks/durability.py runs it too): boot(disk) gives a session
+    at the prompt; start the writer, kill -9 after a random number of synced files
+    and a random moment, then check the image on the host and put the repaired
+    root back for the next round.  synced (name -> content) gains this round's
+    synced files and is checked whole.  Returns what was seen: files synced, the
+    e2fsck -n status and report, its unexpected lines, the e2fsck -fy status and
+    the synced files missing or wrong after the repair."""
+    s = boot(disk)
+    s.sendline(writer(rnd))
+    want = rng.randint(1, 6)
+    last = -1
+    while last + 1 < want:
+        m = s.expect(r"SYNCED-%d-(\d+)" % rnd, timeout=300)
+        last = int(m.group(1))
+    time.sleep(rng.uniform(0, 0.6))           # the kill lands anywhere in the next file
+    s.kill()
+    for i in range(last + 1):
+        synced["r%d_%d" % (rnd, i)] = content(rnd, i)
+    root = extract_partition(disk, 1, work / "root.ext2")
+    status, report = e2fsck(root)
+    repaired = work / "repaired.ext2"
+    shutil.copyfile(root, repaired)
+    r = subprocess.run(["e2fsck", "-fy", str(repaired)], capture_output=True, text=True)
+    missing = [name for name, text in synced.items() if debugfs(repaired, "cat /root/%s" % name) != text]
+    write_partition(disk, 1, repaired)
+    return {"synced": last + 1, "fsck_n": status, "report": report,
+            "unexpected": [line for line in report.splitlines() if is_unexpected(line)],
+            "fsck_y": r.returncode, "fsck_y_output": r.stdout + r.stderr, "missing": missing}
+
+
 @pytest.mark.slow
 def test_kill_9_while_the_guest_writes(guest_session, tmp_path):
     img, disk = disk_image(tmp_path)
@@ -53,29 +90,11 @@ def test_kill_9_while_the_guest_writes(guest_session, tmp_path):
     synced = {}                                   # name -> content of every file seen synced
     complaints = []
     for rnd in range(ROUNDS):
-        s = boot_from_disk(guest_session, img, disk)
-        s.sendline(writer(rnd))
-        want = rng.randint(1, 6)
-        last = -1
-        while last + 1 < want:
-            m = s.expect(r"SYNCED-%d-(\d+)" % rnd, timeout=300)
-            last = int(m.group(1))
-        time.sleep(rng.uniform(0, 0.6))           # the kill lands anywhere in the next file
-        s.kill()
-        for i in range(last + 1):
-            synced["r%d_%d" % (rnd, i)] = content(rnd, i)
-        root = extract_partition(disk, 1, tmp_path / "root.ext2")
-        status, report = e2fsck(root)
-        assert status in (0, 4), report
-        for line in report.splitlines():
-            if line.strip() and line[0].isupper() and "?" in line and not EXPECTED_AFTER_A_CUT.search(line):
-                pytest.fail("round %d: e2fsck -n found more than an interrupted write:\n%s" % (rnd, report))
-        complaints.append(status)
-        repaired = tmp_path / "repaired.ext2"
-        shutil.copyfile(root, repaired)
-        r = subprocess.run(["e2fsck", "-fy", str(repaired)], capture_output=True, text=True)
-        assert r.returncode in (0, 1), r.stdout + r.stderr
-        for name, text in synced.items():
-            assert debugfs(repaired, "cat /root/%s" % name) == text, (rnd, name)
-        write_partition(disk, 1, repaired)
+        got = kill_round(lambda d: boot_from_disk(guest_session, img, d), disk, tmp_path, rnd, rng, synced)
+        assert got["fsck_n"] in (0, 4), got["report"]
+        if got["unexpected"]:
+            pytest.fail("round %d: e2fsck -n found more than an interrupted write:\n%s" % (rnd, got["report"]))
+        complaints.append(got["fsck_n"])
+        assert got["fsck_y"] in (0, 1), got["fsck_y_output"]
+        assert not got["missing"], (rnd, got["missing"])
     print("e2fsck -n statuses over %d rounds: %s" % (ROUNDS, complaints))

@@ -361,3 +361,148 @@ def test_read_only_image_aborts_writes(tmp_path):
     status(m)
     assert read_data(m, 512) == b"\x77" * 512
     image.close()
+
+
+# --- other positions: the secondary channel, a slave ------------------------------------------
+def patterned_image(tmp_path, name, seed, sectors):
+    path = tmp_path / name
+    path.write_bytes(bytes((k * seed + (k >> 9)) & 0xFF for k in range(sectors * 512)))
+    return path, RawImage(path)
+
+
+def identify_at(m, base, dev):
+    """IDENTIFY DEVICE through the command block at `base`; its 256 words."""
+    m.io.write(base + 6, 1, 0xA0 | (dev << 4))
+    m.io.write(base + 7, 1, 0xEC)
+    assert m.io.read(base + 7, 1) & (DRQ | ERR) == DRQ
+    return struct.unpack("<256H", b"".join(m.io.read(base, 2).to_bytes(2, "little") for _ in range(256)))
+
+
+def serial_of(words):
+    return b"".join(struct.pack(">H", x) for x in words[10:20]).decode().strip()
+
+
+def lba28_at(m, base, lba, count, dev=0):
+    m.io.write(base + 2, 1, count)
+    m.io.write(base + 3, 1, lba & 0xFF)
+    m.io.write(base + 4, 1, (lba >> 8) & 0xFF)
+    m.io.write(base + 5, 1, (lba >> 16) & 0xFF)
+    m.io.write(base + 6, 1, 0xE0 | (dev << 4) | ((lba >> 24) & 0x0F))
+
+
+def read_sectors_at(m, base, dev, lba, count):
+    lba28_at(m, base, lba, count, dev)
+    m.io.write(base + 7, 1, 0x20)
+    out = b""
+    for _ in range(count):
+        assert m.io.read(base + 7, 1) & (DRQ | ERR) == DRQ
+        out += b"".join(m.io.read(base, 2).to_bytes(2, "little") for _ in range(256))
+    return out
+
+
+def test_disk_on_the_secondary_channel(tmp_path):
+    # -hdc: the secondary channel's device 0, at 0x170-0x177 / 0x376 on IRQ 15,
+    # with the second bus master channel at BM + 8 (PIIX: legacy-mode ports)
+    base, ctl, bm = 0x170, 0x376, BM + 8
+    path, image = patterned_image(tmp_path, "hdc.img", 29, 512)
+    m = BoardMachine(drives={2: (DriveSpec(file=str(path)), image)})
+    assert m.io.read(STATUS, 1) == 0                        # the primary channel is empty
+    assert [m.io.read(base + r, 1) for r in (2, 3, 4, 5)] == [1, 1, 0, 0]  # ATA signature
+    w = identify_at(m, base, 0)
+    assert serial_of(w) == "PYEMU0002" and w[60] | (w[61] << 16) == 512
+    # INTRQ on IRQ 15 (never 14); alternate status does not acknowledge it
+    m.io.write(base + 7, 1, 0xE7)                           # FLUSH CACHE
+    assert m.irqs.get(15) and not irq14(m)
+    assert m.io.read(ctl, 1) & (BSY | DRQ | ERR) == 0
+    assert m.irqs.get(15)
+    m.io.read(base + 7, 1)
+    assert not m.irqs.get(15)
+    with open(path, "rb") as f:
+        f.seek(30 * 512)
+        want = f.read(3 * 512)
+    assert read_sectors_at(m, base, 0, 30, 2) == want[:1024]
+    # READ DMA through the secondary bus master's own PRD pointer and status
+    m.phys.write(0x1000, struct.pack("<II", 0x20000, 0x80000000 | 1536))
+    m.io.write(bm + 4, 4, 0x1000)
+    m.io.write(bm, 1, 0x08)
+    lba28_at(m, base, 30, 3)
+    m.io.write(base + 7, 1, 0xC8)
+    m.io.write(bm, 1, 0x09)
+    assert m.irqs.get(15)
+    assert m.io.read(bm + 2, 1) & 0x05 == 0x04
+    assert m.io.read(BM + 2, 1) & 0x04 == 0                 # the primary's status is untouched
+    assert m.phys.read(0x20000, 1536) == want
+    m.io.read(base + 7, 1)
+    # nIEN on this channel's device control register masks IRQ 15
+    m.io.write(ctl, 1, 0x02)
+    m.io.write(base + 7, 1, 0xE7)
+    assert not m.irqs.get(15)
+    m.io.write(ctl, 1, 0x00)
+    assert m.irqs.get(15)
+    image.close()
+
+
+@pytest.fixture
+def master_and_slave(tmp_path):
+    # -hda and -hdb: different sizes and contents, so every answer shows which drive gave it
+    p0, i0 = patterned_image(tmp_path, "hda.img", 13, 1024)
+    p1, i1 = patterned_image(tmp_path, "hdb.img", 7, 768)
+    m = BoardMachine(drives={0: (DriveSpec(file=str(p0)), i0), 1: (DriveSpec(file=str(p1)), i1)})
+    m.paths = (p0, p1)
+    yield m
+    i0.close()
+    i1.close()
+
+
+def test_present_slave_answers_when_selected(master_and_slave):
+    m = master_and_slave
+    # Linux's ata_sff_devchk: with device 1 selected, a present device keeps the
+    # 55h/AAh patterns written to sector count and LBA low (an absent one reads 0)
+    m.io.write(DEVICE, 1, 0xB0)
+    for a, b in ((0x55, 0xAA), (0xAA, 0x55), (0x55, 0xAA)):
+        m.io.write(NSECT, 1, a)
+        m.io.write(LBAL, 1, b)
+    assert (m.io.read(NSECT, 1), m.io.read(LBAL, 1)) == (0x55, 0xAA)
+    assert status(m) & (BSY | DRDY) == DRDY
+    # IDENTIFY goes to the selected device; device bit 4 picks it
+    w1 = identify_at(m, BASE, 1)
+    assert serial_of(w1) == "PYEMU0001" and w1[60] | (w1[61] << 16) == 768
+    w0 = identify_at(m, BASE, 0)
+    assert serial_of(w0) == "PYEMU0000" and w0[60] | (w0[61] << 16) == 1024
+    for dev in (1, 0, 1):
+        with open(m.paths[dev], "rb") as f:
+            f.seek(700 * 512)
+            assert read_sectors_at(m, BASE, dev, 700, 2) == f.read(1024)
+    # a sector that only the master has is out of range on the slave
+    lba28(m, 800, 1, dev=1)
+    m.io.write(STATUS, 1, 0x20)
+    assert status(m) & ERR and m.io.read(ERROR, 1) == 0x10   # IDNF
+
+
+
+def test_slave_interrupt_shows_only_while_it_is_selected(master_and_slave):
+    # ATA/ATAPI-6: only the selected device drives INTRQ; the other's request waits
+    m = master_and_slave
+    m.io.write(DEVICE, 1, 0xB0)
+    m.io.write(STATUS, 1, 0xE7)                              # FLUSH CACHE on the slave
+    assert irq14(m)
+    m.io.write(DEVICE, 1, 0xA0)
+    assert not irq14(m)
+    m.io.write(DEVICE, 1, 0xB0)
+    assert irq14(m)
+    assert status(m) & (BSY | ERR) == 0
+    assert not irq14(m)
+
+
+def test_software_reset_leaves_both_signatures(master_and_slave):
+    # ata_sff_softreset then classifies each device from its own registers
+    m = master_and_slave
+    m.io.write(DEVICE, 1, 0xB0)
+    lba28(m, 5, 9, dev=1)
+    m.io.write(CTL, 1, 0x04)
+    m.io.write(CTL, 1, 0x00)
+    for dev in (0, 1):
+        m.io.write(DEVICE, 1, 0xA0 | (dev << 4))
+        assert [m.io.read(p, 1) for p in (NSECT, LBAL, LBAM, LBAH)] == [1, 1, 0, 0], dev
+        assert m.io.read(ERROR, 1) == 0x01
+        assert status(m) & (BSY | DRDY) == DRDY

@@ -134,3 +134,112 @@ def test_empty_drive_is_not_ready():
     packet(m, [0x03, 0, 0, 0, 18])
     data, _ = pio_read_all(m)
     assert data[12] == 0x3A                                  # medium not present
+
+
+def test_get_configuration_as_the_cdrom_layer_asks_for_the_profile(cd):
+    # drivers/cdrom/cdrom.c (cdrom_mmc3_profile) sends GET CONFIGURATION, RT 0,
+    # starting feature 0, allocation length 32, and takes the current profile
+    # from bytes 6-7 of the feature header (MMC-3, GET CONFIGURATION)
+    m = cd
+    packet(m, [0x46, 0, 0, 0, 0, 0, 0, 0, 32])
+    data, status = pio_read_all(m)
+    assert not status & ERR
+    length, current = struct.unpack(">I2xH", data[:8])
+    assert length == len(data) - 4                          # bytes after the length field
+    assert current == 0x0008                                # CD-ROM
+    # the first descriptor is the Profile List feature (0000h): persistent and
+    # current, its additional length a multiple of 4, one 4-byte descriptor per profile
+    code, flags, add = struct.unpack(">HBB", data[8:12])
+    assert code == 0x0000 and flags & 0x03 == 0x03 and add % 4 == 0 and add >= 4
+    profiles = {struct.unpack(">H", data[k:k + 2])[0]: data[k + 2] & 0x01 for k in range(12, 12 + add, 4)}
+    assert profiles.get(0x0008) == 1                        # CD-ROM, CurrentP set
+    # a short allocation length cuts the data, not the length field
+    packet(m, [0x46, 0, 0, 0, 0, 0, 0, 0, 8])
+    short, _ = pio_read_all(m)
+    assert short == data[:8]
+
+
+def test_get_configuration_without_a_disc_has_no_current_profile():
+    # a drive answers it with no medium too (MMC-3: with no current profile the
+    # field is 0000h), and then no profile is marked current
+    m = BoardMachine(drives={2: (DriveSpec(media="cdrom"), None)})
+    packet(m, [0x46, 0, 0, 0, 0, 0, 0, 0, 32])
+    data, status = pio_read_all(m)
+    assert not status & ERR
+    assert struct.unpack(">H", data[6:8])[0] == 0
+    add = data[11]
+    assert all(not data[k + 2] & 0x01 for k in range(12, 12 + add, 4))
+
+
+def test_get_configuration_claims_no_mrw_or_defect_management(cd):
+    # cdrom_is_mrw and cdrom_has_defect_mgt ask from feature 0028h (MRW) and 0024h
+    # (hardware defect management) and believe the drive has it when the first
+    # descriptor carries that code: a read-only drive must not have it there
+    m = cd
+    for feature in (0x0028, 0x0024):
+        packet(m, [0x46, 0, feature >> 8, feature & 0xFF, 0, 0, 0, 0, 16])
+        data, status = pio_read_all(m)
+        assert not status & ERR
+        assert len(data) < 10 or struct.unpack(">H", data[8:10])[0] != feature
+
+
+def mode_sense_2a(m, alloc=128):
+    """MODE SENSE (10) for page 2Ah as drivers/scsi/scsi_lib.c scsi_mode_sense sends
+    it for sr's get_capabilities (DBD 0, PC 0, 128-byte allocation length)."""
+    packet(m, [0x5A, 0, 0x2A, 0, 0, 0, 0, alloc >> 8, alloc & 0xFF])
+    return pio_read_all(m)
+
+
+def check_capabilities_page(data):
+    # the mode parameter header (10) (SPC-3): mode data length counts the
+    # bytes after itself; no block descriptors, so the page starts at byte 8
+    assert struct.unpack(">H", data[:2])[0] + 2 == len(data)
+    assert struct.unpack(">H", data[6:8])[0] == 0
+    page = data[8:]
+    assert page[0] & 0x3F == 0x2A and page[1] == len(page) - 2 and page[1] >= 18
+    # what sr.c reads at n = 8 (MMC-2 5.5.10, CD capabilities and mechanical status):
+    assert page[2] & 0x01                                   # reads CD-R
+    assert page[3] == 0                                     # writes nothing: a read-only drive
+    assert page[6] >> 5 == 1                                # tray loading mechanism
+    assert page[6] & 0x08                                   # eject (else sr masks CDC_OPEN_TRAY)
+    assert page[6] & 0x01                                   # lock (PREVENT ALLOW MEDIUM REMOVAL works)
+    assert struct.unpack(">H", page[8:10])[0] // 176 >= 1   # maximum read speed, in 176 kB/s units
+    assert struct.unpack(">H", page[14:16])[0] // 176 >= 1  # current read speed
+
+
+def test_mode_sense10_capabilities_page_as_sr_reads_it(cd):
+    m = cd
+    data, status = mode_sense_2a(m)
+    assert not status & ERR
+    check_capabilities_page(data)
+    # all pages (3Fh) include it; a short allocation length keeps the length field
+    packet(m, [0x5A, 0, 0x3F, 0, 0, 0, 0, 0, 128])
+    every, _ = pio_read_all(m)
+    assert every == data
+    packet(m, [0x5A, 0, 0x2A, 0, 0, 0, 0, 0, 8])
+    short, _ = pio_read_all(m)
+    assert short == data[:8]
+
+
+def test_mode_sense10_works_without_a_disc():
+    # sr probes the drive when it may be empty: a failure here would make it
+    # report a "scsi-1 drive" without its capabilities
+    m = BoardMachine(drives={2: (DriveSpec(media="cdrom"), None)})
+    data, status = mode_sense_2a(m)
+    assert not status & ERR
+    check_capabilities_page(data)
+
+
+def test_mode_sense10_unsupported_page_is_an_invalid_field(cd):
+    # SPC-3, MODE SENSE: a page the drive does not have is ILLEGAL REQUEST, INVALID FIELD
+    # IN CDB (24h); an invalid opcode (20h) would instead make scsi_mode_sense
+    # retry with MODE SENSE (6), which a PACKET device need not take
+    m = cd
+    packet(m, [0x5A, 0, 0x1D, 0, 0, 0, 0, 0, 128])
+    assert irq15(m)
+    s = m.io.read(STATUS, 1)
+    assert s & ERR and not s & DRQ
+    assert m.io.read(ERROR, 1) >> 4 == 0x05
+    packet(m, [0x03, 0, 0, 0, 18])
+    sense, _ = pio_read_all(m)
+    assert (sense[2] & 0x0F, sense[12]) == (0x05, 0x24)
