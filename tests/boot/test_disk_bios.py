@@ -13,7 +13,7 @@ from emu.session import REPO
 from .disklib import disk_image
 
 BOOT_TIMEOUT = 900
-SEABIOS = "/usr/share/seabios/bios.bin"
+SEABIOS_DIR = "/usr/share/seabios"
 
 
 def pyemu_argv(*args):
@@ -30,11 +30,13 @@ def boot_disk(guest_session, img, *args, timeout=BOOT_TIMEOUT):
 
 
 @pytest.mark.slow
-def test_seabios_boots_the_disk(guest_session, tmp_path):
-    if not os.path.exists(SEABIOS):
-        pytest.fail("%s is missing: .ci/run installs Debian's seabios package" % SEABIOS)
+@pytest.mark.parametrize("name", ["bios.bin", "bios-256k.bin"])     # 128 KB and 256 KB builds
+def test_seabios_boots_the_disk(guest_session, tmp_path, name):
+    seabios = os.path.join(SEABIOS_DIR, name)
+    if not os.path.exists(seabios):
+        pytest.fail("%s is missing: .ci/run installs Debian's seabios package" % seabios)
     img, disk = disk_image(tmp_path)
-    s = boot_disk(guest_session, img, "-bios", SEABIOS, "-hda", str(disk))
+    s = boot_disk(guest_session, img, "-bios", seabios, "-hda", str(disk))
     assert "SeaBIOS" in s.text
     assert s.run("echo $((6*7)) && cat /proc/cmdline", check=True).splitlines() == [
         "42", "BOOT_IMAGE=/bzImage console=ttyS0 root=/dev/sda1 rw panic=-1"]
