@@ -21,6 +21,15 @@ from . import DiskError
 SECTOR = 512
 
 
+def _readable(path):
+    """Whether this process may open path for reading: only then does readonly=on help."""
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+    except OSError:
+        return False
+    return True
+
+
 class RawImage:
     """Sector I/O on a raw image file.  size is in bytes; offsets are in bytes."""
 
@@ -37,8 +46,8 @@ class RawImage:
         try:
             self.fd = os.open(self.path, (os.O_RDONLY if readonly else os.O_RDWR) | os.O_CLOEXEC)
         except OSError as e:
-            hint = "" if readonly or e.errno not in (errno.EACCES, errno.EROFS) else \
-                " (add readonly=on, or -snapshot, to use it without writing)"
+            hint = " (add readonly=on, or -snapshot, to use it without writing)" \
+                if not readonly and e.errno in (errno.EACCES, errno.EROFS) and _readable(self.path) else ""
             raise DiskError("cannot open %s '%s' for %s: %s%s" % (
                 what, self.path, "reading" if readonly else "writing", e.strerror, hint)) from None
         try:

@@ -1,5 +1,7 @@
 """The drive options on pyemu's command line as a user meets them: -hda is not
 -h, and every bad disk input is one line on stderr and exit status 1."""
+import ctypes
+import os
 import subprocess
 import sys
 
@@ -10,10 +12,36 @@ from emu.block.image import RawImage
 from emu.session import REPO
 
 
-def pyemu(*args, timeout=300):
+def pyemu(*args, timeout=300, preexec_fn=None):
     r = subprocess.run([sys.executable, "-m", "emu.cli", *args], cwd=REPO, capture_output=True,
-                       text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                       text=True, timeout=timeout, stdin=subprocess.DEVNULL, preexec_fn=preexec_fn)
     return r.returncode, r.stdout, r.stderr
+
+
+# prctl(2) and capabilities(7): a process without CAP_DAC_OVERRIDE and
+# CAP_DAC_READ_SEARCH in its bounding set execs with neither, and then even
+# root is held to a file's permission bits.  (Running as nobody instead would
+# need the interpreter and the repository reachable by nobody, and a root-only
+# pyenv under /root is not.)
+PR_CAPBSET_DROP = 24
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+
+
+def _drop_file_permission_override():
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP, %d)" % cap)
+
+
+def pyemu_as_a_user(*args):
+    """pyemu run so that file permissions apply to it, as they do to any user but root."""
+    if os.geteuid() != 0:
+        return pyemu(*args)
+    try:
+        return pyemu(*args, preexec_fn=_drop_file_permission_override)
+    except subprocess.SubprocessError:
+        pytest.skip("root here cannot drop CAP_DAC_OVERRIDE (no CAP_SETPCAP)")
 
 
 @pytest.fixture
@@ -62,6 +90,23 @@ def test_an_image_in_use_is_refused(files):
                                "on it); use readonly=on or -snapshot to share it" % files["good"])
     finally:
         holder.close()
+
+
+@pytest.mark.parametrize("mode,drive,message", [
+    # the file cannot be written: the hint names the ways to use it read-only,
+    # but only where it can be read
+    (0o444, "file={img}", "pyemu: cannot open disk image '{img}' for writing: Permission denied "
+                          "(add readonly=on, or -snapshot, to use it without writing)"),
+    (0o000, "file={img}", "pyemu: cannot open disk image '{img}' for writing: Permission denied"),
+    (0o000, "file={img},readonly=on", "pyemu: cannot open disk image '{img}' for reading: Permission denied"),
+])
+def test_an_image_the_user_may_not_open(files, mode, drive, message):
+    img = files["good"]
+    os.chmod(img, mode)
+    status, out, err = pyemu_as_a_user("-drive", drive.format(img=img), "-kernel", files["kernel"], "-nographic")
+    assert status == 1
+    assert out == ""
+    assert err == message.format(img=img) + "\n"
 
 
 def test_more_ram_than_the_host_has(monkeypatch):

@@ -17,8 +17,8 @@ _start:
         movw $0x7C00, %sp
         sti
         pushw %dx                       /* DL: the boot drive (boot_drive is not loaded yet) */
-        /* INT 13h AH=02h (CHS): the rest of the program, sectors 2-8 of cylinder 0 head 0 */
-        movw $0x0207, %ax
+        /* INT 13h AH=02h (CHS): the rest of the program, sectors 2-16 of cylinder 0 head 0 */
+        movw $0x020F, %ax
         movw $0x0002, %cx
         xorb %dh, %dh
         movw $0x7E00, %bx
@@ -186,6 +186,54 @@ main:
         movl buffer, %eax
         PRINT_DWORD "int13.43.readback"
 
+        /* INT 13h 44h, 47h: verify and seek, at sector 20 and at the first sector past the
+         * end (the count from 48h); CF and the status in AH */
+        movl $20, dap_lba
+        movb $0x44, %ah
+        call ext_io
+        PRINT_BYTE "int13.44.cf"
+        movl edd_params + 16, %eax
+        movl %eax, dap_lba
+        movb $0x44, %ah
+        call ext_io
+        PRINT_BYTE "int13.44.end.cf"
+        movb %ah, %al
+        PRINT_BYTE "int13.44.end.ah"
+        movw $1, dap_count              /* a failed call sets the count to the blocks done */
+        movl $20, dap_lba
+        movb $0x47, %ah
+        call ext_io
+        PRINT_BYTE "int13.47.cf"
+        movl edd_params + 16, %eax
+        movl %eax, dap_lba
+        movb $0x47, %ah
+        call ext_io
+        PRINT_BYTE "int13.47.end.cf"
+        movb %ah, %al
+        PRINT_BYTE "int13.47.end.ah"
+        movw $1, dap_count
+        /* INT 13h 45h (AL=00h lock) and 46h (eject) on the fixed disk */
+        movw $0x4500, %ax
+        movb boot_drive, %dl
+        int $0x13
+        setc %al
+        PRINT_BYTE "int13.45.cf"
+        movb %ah, %al
+        PRINT_BYTE "int13.45.ah"
+        movw $0x4600, %ax
+        movb boot_drive, %dl
+        int $0x13
+        setc %al
+        PRINT_BYTE "int13.46.cf"
+        movb %ah, %al
+        PRINT_BYTE "int13.46.ah"
+
+        /* INT 11h: the equipment word */
+        int $0x11
+        PRINT_WORD "int11.ax"
+        andw $0x0E02, %ax               /* serial ports (bits 11-9) and the x87 (bit 1) */
+        PRINT_WORD "int11.serial.x87"
+
         /* INT 1Ah: date and time from the RTC (-rtc base=2024-03-05T10:20:30) */
         movb $0x04, %ah
         int $0x1A
@@ -216,6 +264,26 @@ main:
         cmpl $0, %eax
         setg %al
         PRINT_BYTE "ticks.advance"
+
+        /* INT 15h 86h: wait CX:DX = 1,000,000 us; the tick count (18.2 Hz) shows the time
+         * went by: the timer interrupt must keep running while the BIOS waits */
+        xorb %ah, %ah
+        int $0x1A
+        movw %cx, ticks_before + 2
+        movw %dx, ticks_before
+        movw $0x000F, %cx
+        movw $0x4240, %dx
+        movb $0x86, %ah
+        int $0x15
+        setc %al
+        PRINT_BYTE "int15.86.cf"
+        xorb %ah, %ah
+        int $0x1A
+        movw %cx, %ax
+        shll $16, %eax
+        movw %dx, %ax
+        subl ticks_before, %eax
+        PRINT_DWORD "int15.86.ticks"
 
         /* INT 16h 01h: no key waiting */
         movb $0x01, %ah
