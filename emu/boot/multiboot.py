@@ -11,8 +11,6 @@ interrupts disabled, A20 on.
 import io
 import struct
 
-from elftools.elf.elffile import ELFFile
-from elftools.common.exceptions import ELFError
 
 from . import BootError
 
@@ -60,6 +58,9 @@ def is_multiboot(data):
 
 
 def _load_elf(data, phys):
+    # pyelftools only for an ELF kernel: importing it costs every pyemu start a tenth of a second
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
     try:
         elf = ELFFile(io.BytesIO(data))
     except ELFError as e:

@@ -190,8 +190,19 @@ class StencilSet:
             return
         self.library = lib
         self._grow(lib.n_stencils)
+        # as _record, row by row, but with the arrays and the table filled at once
+        codes, sids = [], []
         for row in rows:
-            self._record(row["key"], StencilInfo(row["sid"], row["falls_through"], row["exit_roles"]))
+            key, sid = row["key"], row["sid"]
+            self.info[key] = StencilInfo(sid, row["falls_through"], row["exit_roles"])
+            if sid >= 0:
+                self.falls[sid] = row["falls_through"]
+                for k, role in enumerate(row["exit_roles"]):
+                    self.exits[sid, k] = ROLE_IDS[role]
+            if not isinstance(key, str):
+                codes.append(key)
+                sids.append(sid)
+        self.sids.update(codes, sids)
 
     def save(self):
         """Write the library if it grew (atomically: concurrent processes are safe)."""

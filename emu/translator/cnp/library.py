@@ -147,6 +147,36 @@ class StencilLibrary:
                 raise ValueError(f"stencil library: {message}")
         limits = {TARGET_VALUE: len(self.roles), TARGET_ADDR: len(self.addr_names),
                   TARGET_CONT: N_CONTS, TARGET_RUNTIME: len(self.runtime_names), TARGET_RODATA: 1}
+        if not self._ranges_valid(limits):
+            self._name_fault(limits)
+        return self
+
+    def _ranges_valid(self, limits):
+        """validate's range checks on whole arrays at once (a library has tens of
+        thousands of relocations, and pyemu loads one at every start)."""
+        off, size, trim, begin, end = (self.stencils[:, k] for k in range(5))
+        m = self.relocs.shape[0]
+        if not (np.all(off >= 0) and np.all(size > 0) and np.all(off + size <= self.code.shape[0])
+                and np.all(trim >= 0) and np.all(trim <= size)
+                and np.all(begin >= 0) and np.all(begin <= end) and np.all(end <= m)):
+            return False
+        counts = end - begin
+        total = int(counts.sum())
+        owner = np.repeat(np.arange(len(counts)), counts)
+        first = np.repeat(np.cumsum(counts) - counts, counts)
+        rows = self.relocs[np.arange(total) - first + begin[owner]] if total else self.relocs[:0]
+        r_off, kind, target, index = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
+        limit = np.array([limits.get(t, -1) for t in range(max(limits) + 1)], dtype=np.int64)
+        target_known = (target >= 0) & (target < limit.shape[0])
+        if not np.all(target_known):
+            return False
+        wide = np.isin(kind, [k for k in KNOWN_KINDS if field_width(k) == 8])
+        return bool(np.all(np.isin(kind, list(KNOWN_KINDS))) and np.all(index >= 0)
+                    and np.all(index < limit[target]) and np.all(r_off >= 0)
+                    and np.all(r_off + np.where(wide, 8, 4) <= size[owner]))
+
+    def _name_fault(self, limits):
+        """Raise the ValueError that names the first bad stencil (one by one)."""
         m = self.relocs.shape[0]
         for sid, (off, size, trim, begin, end) in enumerate(self.stencils.tolist()):
             name = self.stencil_names[sid]
@@ -161,7 +191,7 @@ class StencilLibrary:
                     raise ValueError(f"stencil library: stencil {name!r}: bad target {target}/{index}")
                 if r_off < 0 or r_off + field_width(kind) > size:
                     raise ValueError(f"stencil library: stencil {name!r}: relocation outside it")
-        return self
+        raise ValueError("stencil library: a range check failed")
 
     # --- file format ------------------------------------------------------------------------
     def _header(self):

@@ -22,9 +22,6 @@ import threading
 import llvmlite
 import llvmlite.binding as llvm
 import numpy as np
-from elftools.elf.constants import SH_FLAGS
-from elftools.elf.elffile import ELFFile
-from elftools.elf.relocation import RelocationSection
 
 from .contract import (ADDR_PREFIX, AARCH64, CODEGEN, CONT_PREFIX, HOLE_PREFIX, N_CONTS, X86_64,
                        arch_of_triple)
@@ -129,8 +126,16 @@ class _Names:
         return self.fixed + sorted(self.seen - set(self.fixed))
 
 
+# section flags (ELF gABI, "Section Attribute Flags")
+SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 0x1, 0x2, 0x4
+
+
 def read_object(obj, triple, *, roles=(), addr_names=(), runtime_names=(), digest=""):
     """Read an ELF object of stencils (as compile_object makes) into a StencilLibrary."""
+    # pyelftools only when a library is built: importing it is a tenth of pyemu's
+    # start, and a start that finds its stencils built never reads an object
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.relocation import RelocationSection
     arch = arch_of_triple(triple)
     try:
         elf = ELFFile(io.BytesIO(obj))
@@ -142,7 +147,7 @@ def read_object(obj, triple, *, roles=(), addr_names=(), runtime_names=(), diges
     symtab = elf.get_section_by_name(".symtab")
     if symtab is None:
         raise StencilBuildError("stencil object has no symbol table")
-    is_exec = [bool(s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR) for s in sections]
+    is_exec = [bool(s["sh_flags"] & SHF_EXECINSTR) for s in sections]
 
     functions = _functions(symtab, is_exec)
     if not functions:
@@ -276,7 +281,7 @@ def _classify_target(sym, addend, stencil, sections, is_exec, rodata_sections):
         raise StencilBuildError(f"stencil {stencil!r} refers to code symbol {name or sec.name!r}: "
                                 f"stencils reach other code only through {CONT_PREFIX}k or "
                                 f"runtime functions")
-    if not flags & SH_FLAGS.SHF_ALLOC or flags & SH_FLAGS.SHF_WRITE or sec["sh_type"] == "SHT_NOBITS":
+    if not flags & SHF_ALLOC or flags & SHF_WRITE or sec["sh_type"] == "SHT_NOBITS":
         raise StencilBuildError(f"stencil {stencil!r} refers to {name or sec.name!r} in {sec.name} "
                                 f"(writable or non-allocated data); stencils may only use constants")
     rodata_sections.setdefault(shndx, None)
