@@ -212,6 +212,9 @@ def build_parser():
                                                "(without -kernel and -bios, pyemu's own BIOS boots the drives; "
                                                "Debian's SeaBIOS: /usr/share/seabios/bios.bin)")
     g.add_argument("-no-reboot", action="store_true", help="exit instead of rebooting")
+    g.add_argument("-loadvm", metavar="FILE",
+                   help="start from a snapshot file that savevm wrote (give the options it was taken with; "
+                        "unlike QEMU, which keeps snapshots inside qcow2 images, a snapshot is a file)")
     g.add_argument("-boot", metavar="c|d|order=DRIVES",
                    help="boot order without -kernel: c = first hard disk, d = CD-ROM "
                         "(default: c, then d); order=dc, once=d, menu=on are accepted as in QEMU")
@@ -233,13 +236,19 @@ def build_parser():
                         "file:PATH, pipe:PATH, pty, tcp:[HOST]:PORT[,server][,nowait].  On a terminal, "
                         "stdio is raw: C-a x quits, C-a h helps")
     g.add_argument("-debugcon", metavar="DEV", help="debug console on port 0xE9, same back ends as -serial")
-    g.add_argument("-monitor", metavar="DEV", help="accepted for compatibility: none or stdio (pyemu has no monitor)")
+    g.add_argument("-monitor", metavar="DEV",
+                   help="human monitor: stdio (shares the terminal with a console on stdio: C-a c "
+                        "switches), or none.  Without -monitor, C-a c on a terminal opens it")
+    g.add_argument("-qmp", metavar="DEV", action="append", default=[],
+                   help="QMP server: unix:PATH,server,nowait or tcp:[HOST]:PORT,server,nowait "
+                        "(127.0.0.1 without HOST); savevm/loadvm take {\"file\": PATH}")
     g = p.add_argument_group("debugging")
     g.add_argument("-d", metavar="ITEM[,...]", help="log items: " + ", ".join(LOG_ITEMS) + " (-d help lists them)")
     g.add_argument("-D", metavar="FILE", help="write the -d log to FILE instead of stderr")
     g.add_argument("-s", dest="gdb_default", action="store_true", help="gdb stub on tcp::1234 (= -gdb tcp::1234)")
     g.add_argument("-gdb", metavar="DEV", help="gdb stub at DEV, e.g. tcp::1234 (listens on 127.0.0.1)")
-    g.add_argument("-S", dest="gdb_wait", action="store_true", help="do not start the CPU until gdb says so")
+    g.add_argument("-S", dest="gdb_wait", action="store_true",
+                   help="do not start the CPU until gdb says so (or QMP/the monitor says cont)")
     g.add_argument("-icount", metavar="SHIFT", help="deterministic time: each instruction is 2^SHIFT ns "
                                                        "(shift=N or auto)")
     return p
@@ -261,6 +270,9 @@ def parse_args(argv):
     cfg.initrd = args.initrd
     cfg.append = args.append or ""
     cfg.no_reboot = args.no_reboot
+    cfg.loadvm = args.loadvm
+    if cfg.loadvm:
+        _check_readable(cfg.loadvm, "snapshot")     # before the machine is built
     cfg.bios = args.bios
     if args.machine:
         _parse_machine(args.machine, cfg)
@@ -301,8 +313,19 @@ def parse_args(argv):
         except ValueError:
             raise UsageError("invalid -gdb address '%s' (expected tcp::PORT)" % cfg.gdb) from None
     cfg.gdb_wait = args.gdb_wait
-    if cfg.gdb_wait and not cfg.gdb:
-        raise UsageError("-S waits for a debugger: give -s or -gdb tcp::PORT too")
+    cfg.qmp, cfg.monitor = args.qmp, args.monitor
+    from .debug.qmp import QmpSpecError, parse_spec as parse_qmp
+    try:
+        for spec in cfg.qmp:
+            parse_qmp(spec)
+    except QmpSpecError as e:
+        raise UsageError(str(e)) from None
+    monitored = bool(cfg.qmp) or cfg.monitor in ("stdio", "mon:stdio")
+    if cfg.gdb and monitored:
+        raise UsageError("pyemu cannot run the gdb stub and a monitor (-qmp, -monitor stdio) together yet")
+    if cfg.gdb_wait and not cfg.gdb and not monitored:
+        raise UsageError("-S waits for a debugger or a monitor: give -s, -gdb tcp::PORT, -qmp or "
+                         "-monitor stdio too")
     return cfg
 
 
@@ -310,6 +333,13 @@ def _read_file(path, what):
     try:
         with open(path, "rb") as f:
             return f.read()
+    except OSError as e:
+        raise UsageError("cannot read %s '%s': %s" % (what, path, e.strerror)) from None
+
+
+def _check_readable(path, what):
+    try:
+        open(path, "rb").close()
     except OSError as e:
         raise UsageError("cannot read %s '%s': %s" % (what, path, e.strerror)) from None
 
@@ -374,6 +404,16 @@ def run_config(cfg):
             boot()
             machine.reboot_hook = boot
             machine.board.set_boot_files(kernel, modules[0][0] if modules else None, cfg.append)
+        if cfg.loadvm:
+            from .snapshot import SnapshotError, load_snapshot
+            try:
+                load_snapshot(machine, cfg.loadvm)
+            except SnapshotError as e:
+                raise UsageError(str(e)) from None
+        from .debug.monitor import run_monitored, wanted
+        qmp_specs, monitor_mode = wanted(cfg)
+        if not cfg.gdb and (qmp_specs or monitor_mode):
+            return run_monitored(machine, cfg, qmp_specs, monitor_mode, clock.guest_starts, UsageError)
         if cfg.gdb:
             from .debug.gdbstub import GdbStub, parse_address
             try:

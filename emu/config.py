@@ -23,6 +23,9 @@ class MachineConfig:
     gdb_wait: bool = False
     nochain: bool = False             # PYEMU_NOCHAIN=1: never link blocks (bisecting the JIT)
     apic: bool = True                 # local APIC + IOAPIC (-machine pc,apic=off: 8259 PIC only)
+    qmp: list = field(default_factory=list)   # -qmp specs (emu/debug/qmp.py)
+    monitor: str = None               # -monitor: stdio, none (emu/debug/monitor.py)
+    loadvm: str = None                # -loadvm: a snapshot file to start from (emu/snapshot.py)
     rtc_base: str = "utc"             # RTC time at power-on: utc, localtime or YYYY-MM-DDTHH:MM:SS
 
     @property

@@ -41,14 +41,15 @@ DISPLAY_SPECS = ("none",)
 def check_options(serial, debugcon=None, monitor=None, display=None):
     """Validate -serial/-debugcon specs, -monitor and -display without opening anything.
 
-    -monitor none|stdio and -display none are accepted as QEMU spells them;
-    pyemu has neither a monitor (C-a c says so) nor a display.  Raises
+    -monitor none|stdio (the human monitor: emu/debug/monitor.py) and -display
+    none are accepted as QEMU spells them; pyemu has no display.  Raises
     ValueError with a one-line message."""
     from .devices.chardev import parse_spec
     for spec in list(serial) + ([debugcon] if debugcon else []):
         parse_spec(spec)
     if monitor is not None and monitor not in MONITOR_SPECS:
-        raise ValueError("-monitor %s: pyemu has no monitor (accepted: %s)" % (monitor, ", ".join(MONITOR_SPECS)))
+        raise ValueError("-monitor %s: pyemu's human monitor is on stdio only (accepted: %s; "
+                         "for a socket use -qmp)" % (monitor, ", ".join(MONITOR_SPECS)))
     if display is not None and display.split(",")[0] not in DISPLAY_SPECS:
         raise ValueError("-display %s: pyemu has no display (use -display none or -nographic; "
                          "the serial console is on the terminal)" % display)
@@ -102,6 +103,11 @@ class _StopOnSignal:
             self.machine.request_exit(128 + self.signum)
             return
         if first or signum == signal.SIGINT:
+            # the exception may land in a finalizer (an llvmlite object's __del__
+            # run by the garbage collector), where Python prints and drops it:
+            # the run loop, which looks at the exit status every turn, ends anyway
+            if hasattr(self.machine, "request_exit"):
+                self.machine.request_exit(128 + self.signum)
             raise self.exception()
         # a second SIGTERM/SIGHUP while leaving: let the cleanup finish
 

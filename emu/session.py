@@ -34,6 +34,7 @@ import itertools
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -117,6 +118,7 @@ class GuestSession:
         self.newline = newline
         self.prompt = _compile(prompt) if prompt is not None else None
         self.last_status = None
+        self._qmp_dir = self._qmp_path = None
         self._log = bytearray()
         self._stderr = bytearray()
         self._pos = 0
@@ -138,11 +140,23 @@ class GuestSession:
 
     @classmethod
     def start(cls, kernel, initrd=None, append="console=ttyS0 panic=-1", extra_args=(), timeout=120,
-              memory=None, wait_for=None, log_path=None, **kwargs):
+              memory=None, wait_for=None, log_path=None, loadvm=None, **kwargs):
         """Boot kernel (a bzImage or multiboot ELF) in pyemu; with wait_for, also wait
-        (timeout) for that pattern on the console before returning."""
-        s = cls(pyemu_command(kernel, initrd, append, extra_args, memory), timeout=timeout,
-                log_path=log_path, **kwargs)
+        (timeout) for that pattern on the console before returning.  loadvm: start
+        from this snapshot instead (taken with the same arguments, by snapshot()).
+        The session's pyemu has a QMP socket (`qmp()`, `snapshot()`)."""
+        qmp_dir = tempfile.mkdtemp(prefix="pyemu-qmp-")
+        qmp_path = os.path.join(qmp_dir, "qmp.sock")
+        extra = list(extra_args) + ["-qmp", "unix:%s,server,nowait" % qmp_path]
+        if loadvm is not None:
+            extra += ["-loadvm", str(loadvm)]
+        try:
+            s = cls(pyemu_command(kernel, initrd, append, extra, memory), timeout=timeout,
+                    log_path=log_path, **kwargs)
+        except BaseException:
+            shutil.rmtree(qmp_dir, ignore_errors=True)
+            raise
+        s._qmp_dir, s._qmp_path = qmp_dir, qmp_path
         if wait_for is not None:
             try:
                 s.expect(wait_for)
@@ -150,6 +164,36 @@ class GuestSession:
                 s.kill()
                 raise
         return s
+
+    # --- the monitor --------------------------------------------------------------------------
+    def qmp(self, command, **arguments):
+        """Run one QMP command in the session's pyemu (qemu.qmp's synchronous
+        client); returns its result, raises SessionError with the monitor's
+        answer when it fails."""
+        from qemu.qmp import ExecuteError
+        from qemu.qmp.legacy import QEMUMonitorProtocol
+        if self._qmp_path is None:
+            raise SessionError("this session's emulator has no QMP socket (start it with GuestSession.start)")
+        deadline = time.monotonic() + self.timeout
+        while not os.path.exists(self._qmp_path):          # pyemu is still starting
+            if not self.alive() or time.monotonic() > deadline:
+                raise self._failure(SessionExited if not self.alive() else SessionTimeout,
+                                    "no QMP socket at %s" % self._qmp_path)
+            time.sleep(0.02)
+        client = QEMUMonitorProtocol(self._qmp_path)
+        try:
+            client.connect()
+            return client.cmd(command, **arguments)
+        except ExecuteError as e:
+            raise SessionError("QMP %s failed: %s" % (command, e.error.desc)) from None
+        finally:
+            client.close()
+
+    def snapshot(self, path):
+        """Save the whole machine to path (QMP savevm); the guest goes on running.
+        GuestSession.start(..., loadvm=path) with the same arguments starts from it."""
+        self.qmp("savevm", file=str(path))
+        return pathlib.Path(path)
 
     # --- output -----------------------------------------------------------------------------
     def _collect(self, f, buf, is_console):
@@ -308,6 +352,8 @@ class GuestSession:
                 pass
         for t in self._readers:
             t.join(5)
+        if self._qmp_dir is not None:
+            shutil.rmtree(self._qmp_dir, ignore_errors=True)
 
     def __enter__(self):
         return self

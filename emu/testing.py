@@ -5,6 +5,13 @@
         assert s.run("uname -s") == "Linux"
         assert s.poweroff() == 0
 
+A test can also start from a guest booted once per configuration and kept as
+a snapshot (emu/booted.py), with the `booted_guest` fixture:
+
+    def test_uname(booted_guest, tiny_kernel, initramfs):
+        s = booted_guest(kernel=tiny_kernel, initrd=initramfs, append="console=ttyS0")
+        assert s.run("uname -s") == "Linux"        # no boot: restored at the prompt
+
 guest_session(**kwargs) takes GuestSession.start's arguments (kernel, initrd,
 append, extra_args, timeout, memory, wait_for, ...); guest_session.spawn(argv,
 **kwargs) runs any other command as a session.  Every session the test started
@@ -17,6 +24,7 @@ another project can use `pytest_plugins = ["emu.testing"]`.
 """
 import pytest
 
+from .booted import start_booted
 from .session import TAIL, GuestSession
 
 
@@ -63,5 +71,23 @@ class _SessionFactory:
 def guest_session(request, tmp_path):
     """A factory of GuestSessions that are all killed when the test ends (see emu.testing)."""
     factory = _SessionFactory(tmp_path)
+    yield factory
+    factory.finish(request.node)
+
+
+class _BootedFactory(_SessionFactory):
+    def __call__(self, **kwargs):
+        kwargs.setdefault("log_path", self._log_path())
+        s = start_booted(**kwargs)
+        self.sessions.append(s)
+        return s
+
+
+@pytest.fixture
+def booted_guest(request, tmp_path):
+    """A factory of guests restored from their configuration's booted snapshot
+    (emu/booted.py: the first test of a configuration boots it, the others
+    start at its shell prompt in a fraction of a second); killed when the test ends."""
+    factory = _BootedFactory(tmp_path)
     yield factory
     factory.finish(request.node)

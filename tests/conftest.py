@@ -4,7 +4,7 @@ import signal
 import pytest
 
 from emu.snippet import Snippet
-from emu.testing import guest_session, pytest_runtest_makereport  # noqa: F401  (guest-session fixture)
+from emu.testing import booted_guest, guest_session, pytest_runtest_makereport  # noqa: F401  (guest fixtures)
 
 
 # A shell without job control starts background jobs with SIGINT ignored, and

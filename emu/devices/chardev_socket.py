@@ -19,6 +19,27 @@ from .chardev import CharBackend, ChardevError, OutputPump
 TCP_FORM = "tcp:[HOST]:PORT[,server][,nowait]"
 
 
+def server_options(opts):
+    """QEMU's socket options -> (server, wait): server[=on|off], wait=on|off,
+    nowait; nodelay, ipv4 and ipv6 are accepted and change nothing here.
+    ValueError names the option that is wrong."""
+    server, wait = False, True
+    for opt in opts:
+        name, _, value = opt.partition("=")
+        if value not in ("", "on", "off", "yes", "no", "true", "false"):
+            raise ValueError("option %s: '%s' is not on or off" % (name, value))
+        on = value in ("", "on", "yes", "true")
+        if name == "server":
+            server = on
+        elif name == "wait":
+            wait = on
+        elif name == "nowait" and not value:
+            wait = False
+        elif name not in ("nodelay", "ipv4", "ipv6"):
+            raise ValueError("unknown option '%s'" % opt)
+    return server, wait
+
+
 def parse_tcp(spec):
     """'tcp:HOST:PORT,opt,...' -> dict(host, port, server, wait) or ChardevError."""
     body = spec[4:]
@@ -33,23 +54,10 @@ def parse_tcp(spec):
     if not 0 <= port <= 65535:
         raise ChardevError("'%s': port %d is out of range" % (spec, port))
     host = host.strip("[]") or "127.0.0.1"
-    server, wait = False, True
-    for opt in opts:
-        name, _, value = opt.partition("=")
-        on = value in ("", "on", "yes", "true")
-        if value not in ("", "on", "off", "yes", "no", "true", "false"):
-            raise ChardevError("'%s': option %s: value '%s' is not on/off" % (spec, name, value))
-        if name == "server":
-            server = on
-        elif name == "wait":
-            wait = on
-        elif name == "nowait" and not value:
-            wait = False
-        elif name in ("nodelay", "ipv4", "ipv6"):
-            pass
-        else:
-            raise ChardevError("'%s': unsupported option '%s' (pyemu knows server, nowait, wait=on|off)"
-                               % (spec, opt))
+    try:
+        server, wait = server_options(opts)
+    except ValueError as e:
+        raise ChardevError("'%s': %s (pyemu knows server, nowait, wait=on|off)" % (spec, e)) from None
     return {"host": host, "port": port, "server": server, "wait": wait}
 
 

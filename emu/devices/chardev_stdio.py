@@ -10,12 +10,15 @@ Input starts with start() (the guest is about to run):
     raw mode for the guest's lifetime, as with QEMU -nographic.  Ctrl-C, Ctrl-Z
     and friends are bytes for the guest; Ctrl-A is the escape key:
         C-a h  help      C-a x  quit pyemu (status 0)
-        C-a c  monitor (pyemu has none; says so)      C-a C-a  a literal C-a
+        C-a c  switch between the console and the human monitor (emu/debug/monitor.py)
+        C-a C-a  a literal C-a
     The attributes saved before are put back by close(), at interpreter exit
     (atexit) and by the SIGTERM/SIGHUP handlers (emu/console.py), so the user's
     terminal is never left raw.
   - stdin is a pipe or a file: its bytes are typed into the guest unchanged (no
-    escapes, so any byte can be sent); at EOF the input just stops.
+    escapes, so any byte can be sent); at EOF the input just stops.  Except
+    with -monitor stdio (the monitor shares stdio with the console): then
+    Ctrl-A is the escape key on a pipe too, as in QEMU's mux.
   - stdin is a terminal but pyemu is in the background: no input (reading the
     terminal would stop pyemu with SIGTTIN, changing it with SIGTTOU).
 """
@@ -31,7 +34,7 @@ ESCAPE = 0x01               # Ctrl-A
 HELP = ("\r\n"
         "C-a h    print this help\r\n"
         "C-a x    exit pyemu\r\n"
-        "C-a c    switch to the monitor (pyemu has no monitor)\r\n"
+        "C-a c    switch between the console and the monitor\r\n"
         "C-a C-a  send C-a to the guest\r\n")
 
 # --- the terminal ---------------------------------------------------------------------------
@@ -124,6 +127,16 @@ def _stdout_broken(exc):
 
 # --- the escape key -------------------------------------------------------------------------
 
+_mux_monitor = None         # the human monitor sharing stdio with the console (a LineMonitor)
+
+
+def set_mux_monitor(monitor):
+    """monitor.feed(bytes) gets the input between two C-a c; greet() is called
+    on each switch to it (None: C-a c says there is no monitor)."""
+    global _mux_monitor
+    _mux_monitor = monitor
+
+
 class ConsoleEscapes:
     """QEMU's Ctrl-A commands on an interactive console; everything else goes to the guest."""
 
@@ -131,6 +144,7 @@ class ConsoleEscapes:
         self.backend = backend
         self.pending = False
         self.quitting = False
+        self.to_monitor = False     # C-a c gave the input to the monitor
 
     def filter(self, data):
         out = bytearray()
@@ -142,6 +156,8 @@ class ConsoleEscapes:
                 self._command(b, out)
             elif b == ESCAPE:
                 self.pending = True
+            elif self.to_monitor and _mux_monitor is not None:
+                _mux_monitor.feed(bytes([b]))
             else:
                 out.append(b)
         return bytes(out)
@@ -156,7 +172,13 @@ class ConsoleEscapes:
         elif key == "h" or b == 0x08:
             self.backend.write(HELP.encode())
         elif key == "c":
-            self.backend.write(b"\r\npyemu: there is no monitor (C-a h for help)\r\n")
+            if _mux_monitor is None:
+                self.backend.write(b"\r\npyemu: no monitor in this run (-monitor none, -gdb; C-a h for help)\r\n")
+            else:
+                self.to_monitor = not self.to_monitor
+                self.backend.write(b"\r\n")
+                if self.to_monitor:
+                    _mux_monitor.greet()
         # other keys after C-a do nothing, as in QEMU
 
 
@@ -205,6 +227,8 @@ class StdioBackend(CharBackend):
             self.mode = "terminal"
         else:
             self.mode = "pipe"
+            if _mux_monitor is not None:
+                self.escapes = ConsoleEscapes(self)     # -monitor stdio: C-a c on a pipe too
         StdioBackend._stdin_taken = True
         self._stop_r, self._stop_w = os.pipe()
         fd_reader(self.stdin_fd, self.input, on_data=self.escapes.filter if self.escapes else None,

@@ -108,7 +108,7 @@ class Channel:
 class Pit8254(Device):
     name = "pit"
     ports = ((0x40, 4), (0x61, 1))
-    state_version = 1
+    state_version = 2
 
     def __init__(self):
         self.machine = None
@@ -140,6 +140,12 @@ class Pit8254(Device):
         return self.clock.ns()
 
     # --- channel 0 -> IRQ 0 ------------------------------------------------------------------
+    def migrate_state(self, d):
+        if d.get("version", 1) < 2:       # version 1 kept no tick accounting: none owed
+            d.setdefault("lost_ticks", 0)
+            d.setdefault("edges", [None, 0])
+        return d
+
     def _reschedule(self):
         if self._timer is not None:
             self._timer.cancel()
@@ -292,11 +298,17 @@ class Pit8254(Device):
         return (v & 0xFF) if ch.read_msb else (v >> 8) & 0xFF
 
     def save_state(self):
+        # the IRQ 0 edges counted and owed are state too: without them a restored
+        # PIT would count the edges since its load again, or skip ticks it owes
         return {"version": self.state_version, "speaker": self.speaker,
-                "channels": [{f: getattr(c, f) for f in Channel.FIELDS} for c in self.channels]}
+                "channels": [{f: getattr(c, f) for f in Channel.FIELDS} for c in self.channels],
+                "lost_ticks": self.lost_ticks, "edges": list(self._edges)}
 
     def load_state(self, d):
+        d = self.migrate_state(dict(d))
         self.speaker = d["speaker"]
+        self.lost_ticks = d["lost_ticks"]
+        self._edges = tuple(d["edges"])
         for c, cd in zip(self.channels, d["channels"]):
             for f in Channel.FIELDS:
                 setattr(c, f, cd[f])

@@ -32,8 +32,8 @@ def _pyemu(kernel, *extra, stdin=None, timeout=consolelib.START_TIMEOUT):
     (["-serial", "vc"], "pyemu: unknown character device 'vc' (valid: stdio, mon:stdio, null, none, "
                         "file:PATH, pipe:PATH, pty, tcp:[HOST]:PORT[,server][,nowait])"),
     (["-debugcon", "tcp:nowhere"], "pyemu: 'tcp:nowhere': expected tcp:[HOST]:PORT[,server][,nowait]"),
-    (["-monitor", "tcp::5555,server"], "pyemu: -monitor tcp::5555,server: pyemu has no monitor "
-                                       "(accepted: none, null, stdio, mon:stdio)"),
+    (["-monitor", "tcp::5555,server"], "pyemu: -monitor tcp::5555,server: pyemu's human monitor is on stdio "
+                                       "only (accepted: none, null, stdio, mon:stdio; for a socket use -qmp)"),
     (["-display", "gtk"], "pyemu: -display gtk: pyemu has no display (use -display none or -nographic; "
                           "the serial console is on the terminal)"),
 ])

@@ -42,8 +42,11 @@ def test_raw_mode_then_ctrl_a_x_quits_and_restores(pty_pyemu):
     run.write(b"\x01h")
     help_text = run.expect(b"C-a C-a")
     assert b"C-a x" in help_text
+    run.write(b"\x01c")                  # the human monitor, and back to the console
+    run.expect(b"(qemu) ")
+    run.write(b"info status\r")
+    run.expect(b"VM status: running")
     run.write(b"\x01c")
-    run.expect(b"no monitor")
     run.write(b"\x01x")
     status = run.wait()
     assert status == 0, run.output.decode("latin-1")
