@@ -210,54 +210,14 @@ class Runtime:
             add_symbol(name, addr)
         self.engine = JitEngine(ir_opt=2, codegen_opt=2)
         self.module_ir = build_runtime_ir()
-        self.addresses = self.engine.load_object(_runtime_object(self.engine, str(self.module_ir)),
-                                                 RUNTIME_FUNCTIONS)
+        # compiled at every start (0.1 s): the first LLVM code generation of the
+        # process then happens here, on the main thread, before any compile
+        # thread exists (a start that loaded the runtime from a cache instead
+        # ended twice in CI in an LLVM assertion in the O2 thread)
+        self.addresses, _ = self.engine.compile(str(self.module_ir), RUNTIME_FUNCTIONS)
         for name, addr in self.addresses.items():
             add_symbol(name, addr)
         self.symbols.update(self.addresses)
-
-
-def _runtime_object(engine, ir_text):
-    """The runtime's object code: from the cache when this IR was compiled for
-    this host before (LLVM takes about 0.1 s over it, a tenth of pyemu's
-    start), else compiled and kept there (PYEMU_CACHE=0: never kept)."""
-    import hashlib
-    import os
-    import sys
-
-    import llvmlite
-    import llvmlite.binding as llvm
-
-    from .. import cache_root
-    from .objcache import enabled_by_env
-    h = hashlib.sha256(ir_text.encode())
-    for part in (llvmlite.__version__, repr(llvm.llvm_version_info), llvm.get_process_triple(),
-                 llvm.get_host_cpu_name()):
-        h.update(part.encode())
-    path = cache_root() / "runtime" / ("runtime-%s.o" % h.hexdigest()[:24])
-    use_cache = enabled_by_env()
-    if use_cache:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            data = None
-        if data is not None:
-            # the file is its object code's SHA-256, then the code: LLVM must
-            # never be handed a damaged object (it would not say so, it would crash)
-            digest, obj = data[:32], data[32:]
-            if hashlib.sha256(obj).digest() == digest:
-                return obj
-            sys.stderr.write("pyemu: ignoring the damaged runtime object %s; compiling it again\n" % path)
-    obj = engine.compile_object(ir_text)
-    if use_cache:
-        tmp = path.with_name(".tmp-%d-%s" % (os.getpid(), path.name))
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(hashlib.sha256(obj).digest() + obj)
-            os.replace(tmp, path)           # whole or absent, whoever reads it
-        except OSError:
-            pass                            # a read-only cache: compiled every time
-    return obj
 
 
 def runtime():
