@@ -70,13 +70,16 @@ def machine_backends(machine):
 class _StopOnSignal:
     """The handler of SIGINT, SIGTERM and SIGHUP while a machine runs.
 
-    It must not raise while native code is on the stack: Python runs a handler
-    at the next bytecode, which may be the first one of a ctypes callback (an
-    I/O port read), and an exception escaping there is printed and dropped by
-    ctypes ("Exception ignored on calling ctypes callback function").  So while
-    the machine is inside native code the handler only asks it to stop
-    (request_exit) and attached() raises once run() has returned; anywhere else
-    (the Python run loop, HLT sleep, waiting for a TCP client) it raises at once."""
+    It must not raise while native code may be on the stack: Python runs a
+    handler at the next bytecode, which may be the first one of a ctypes
+    callback (an I/O port read, or llvmlite's object cache asked for a block's
+    code during a translation), and an exception escaping there is dropped by
+    ctypes ("Exception ignored on calling ctypes callback function"), leaving
+    the native caller with results it never got: LLVM then crashed on an
+    unset buffer.  So while the machine is inside run() or step() (which look
+    at the exit status every turn) the handler only asks it to stop
+    (request_exit), and attached() raises once run() has returned; anywhere
+    else (a debugger or monitor waiting for a client) it raises at once."""
 
     def __init__(self, machine):
         self.machine = machine
@@ -99,13 +102,13 @@ class _StopOnSignal:
                     sys.stderr.flush()
                 except OSError:
                     pass        # stderr was the terminal that hung up
-        if getattr(self.machine, "_running", False):
+        if getattr(self.machine, "in_run", False):
             self.machine.request_exit(128 + self.signum)
             return
         if first or signum == signal.SIGINT:
             # the exception may land in a finalizer (an llvmlite object's __del__
             # run by the garbage collector), where Python prints and drops it:
-            # the run loop, which looks at the exit status every turn, ends anyway
+            # the exit status set here still ends the next run
             if hasattr(self.machine, "request_exit"):
                 self.machine.request_exit(128 + self.signum)
             raise self.exception()

@@ -59,6 +59,7 @@ class Machine:
         self.instructions = 0
         self._slice_budget = 0
         self._running = False
+        self.in_run = False         # inside run() or step(): signals only ask it to stop
         self._started = False
         self.clock = Clock(config.icount_shift, self._retired)
         # guest time passes only while the guest runs (native code) or waits in
@@ -514,6 +515,7 @@ class Machine:
             self._started = True
             self.clock.rebase()
             self.board.time_starts()
+        self.in_run = True
         try:
             while self.exit_status is None and self.paused is None:
                 if self.pause_requested:
@@ -568,6 +570,7 @@ class Machine:
                 if r is not None:
                     self._service(r)
         finally:
+            self.in_run = False
             if self.watchdog:
                 self.watchdog.disarm()
             for b in self.serial_backends:
@@ -585,6 +588,13 @@ class Machine:
 
     def step(self):
         """Execute exactly one instruction (or deliver the exception it raises)."""
+        self.in_run = True
+        try:
+            self._step()
+        finally:
+            self.in_run = False
+
+    def _step(self):
         cpu = self.cpu
         start = self.instructions
         for _ in range(100):

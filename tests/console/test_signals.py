@@ -9,6 +9,9 @@ import signal
 
 import pytest
 
+from emu.console import _StopOnSignal
+from emu.snippet import CODE_ADDR, Snippet
+
 from . import consolelib
 from .consolelib import PipeRun
 
@@ -43,3 +46,28 @@ def test_sigterm_stops_a_guest_that_never_ends(console_guests, guest):
         assert "Traceback" not in err and "Exception ignored" not in err, err
     finally:
         run.kill()
+
+
+def test_a_signal_during_a_translation_only_asks_the_run_to_stop():
+    """CI saw SIGINT land in llvmlite's object-cache callback while a block was
+    compiled; the exception raised there was dropped by ctypes and LLVM went
+    on with a buffer it never got (a segfault).  Inside run() the handler must
+    not raise: it asks the machine to stop, and the caller raises afterwards."""
+    s = Snippet(bits=32)
+    try:
+        m = s.machine
+        handler = _StopOnSignal(m)
+        translate = m.translator.lookup
+
+        def lookup_interrupted(*args, **kwargs):
+            handler(signal.SIGINT, None)        # as if the signal came mid-translation
+            return translate(*args, **kwargs)
+
+        m.translator.lookup = lookup_interrupted
+        s.write(CODE_ADDR, b"\xeb\xfe")        # jmp $: a guest that never ends
+        s._enter(CODE_ADDR)
+        assert m.run() == 128 + signal.SIGINT
+        with pytest.raises(KeyboardInterrupt):
+            handler.raise_pending()
+    finally:
+        s.close()
