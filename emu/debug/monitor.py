@@ -28,6 +28,7 @@ import threading
 import time
 
 from .. import __version__
+from ..snapshot import SnapshotError, load_snapshot, save_snapshot
 
 PROMPT = "(qemu) "          # QEMU's, so that scripts which wait for it work unchanged
 NL = "\r\n"                 # QEMU's monitor ends its lines so, on terminals and in QMP answers
@@ -239,25 +240,19 @@ class Monitor:
                            "act on; use quit, or shut the guest down from inside")
 
     def savevm(self, path):
-        self._snapshot("save_snapshot", "savevm", path)
+        self._snapshot(save_snapshot, "savevm", path)
 
     def loadvm(self, path):
-        self._snapshot("load_snapshot", "loadvm", path)
+        self._snapshot(load_snapshot, "loadvm", path)
 
-    def _snapshot(self, name, what, path):
+    def _snapshot(self, action, what, path):
         if not path:
             raise MonitorError("%s needs a file name" % what)
 
         def work():
             try:
-                from .. import snapshot
-            except ModuleNotFoundError as e:
-                if e.name not in ("emu.snapshot", __package__.rsplit(".", 1)[0] + ".snapshot"):
-                    raise
-                raise MonitorError("%s: this pyemu has no snapshot support (emu/snapshot.py)" % what) from None
-            try:
-                getattr(snapshot, name)(self.m, path)
-            except snapshot.SnapshotError as e:
+                action(self.m, path)
+            except SnapshotError as e:
                 raise MonitorError("%s %s: %s" % (what, path, e)) from None
             except OSError as e:
                 raise MonitorError("%s %s: %s" % (what, path, e.strerror or e)) from None

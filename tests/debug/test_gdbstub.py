@@ -14,18 +14,11 @@ import time
 
 import pytest
 
+from .debuglib import MULTIBOOT_HEADER, free_port
+
 HERE = pathlib.Path(__file__).parent
 # gdb sees the guest through pyemu's stub only: no symbol file, so addresses are given as *ADDR
 GDB = ["gdb", "-batch", "-nx", "-ex", "set architecture i386"]
-
-# every guest starts with this: a multiboot v1 header, then _start (the test's source follows)
-MULTIBOOT_HEADER = """\
-        .section .multiboot, "a"
-        .align 4
-        .long 0x1BADB002, 0x00000003, -(0x1BADB002 + 0x00000003)
-        .text
-        .globl _start
-"""
 
 GUEST_SRC = """
 _start: mov $0x1234, %eax
@@ -41,14 +34,6 @@ marker: add $1, %eax
         .data
 msg:    .ascii "Z"
 """
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _build(d, src, syms):
@@ -100,7 +85,7 @@ def _wait_listening(proc):
 def test_gdb_batch_session(guest):
     elf, syms = guest
     marker = syms["marker"]
-    port = _free_port()
+    port = free_port()
     proc = _start_pyemu(elf, port)
     try:
         _wait_listening(proc)
@@ -131,7 +116,7 @@ def test_hbreak_then_delete(guest):
     the breakpoint is inside a 5-times loop, so a z1 that did not remove it stops again."""
     elf, syms = guest
     marker = syms["marker"]
-    port = _free_port()
+    port = free_port()
     proc = _start_pyemu(elf, port)
     try:
         _wait_listening(proc)
@@ -243,7 +228,7 @@ def test_memory_and_breakpoints_through_paging(paging_guest):
     address is gdb's "Cannot access memory" (and leaves CR2 alone), pyemu carries on."""
     elf, syms = paging_guest
     virt_bp = HI_VIRT + syms["hi_bp"] - syms["hicode"]
-    port = _free_port()
+    port = free_port()
     proc = _start_pyemu(elf, port)
     try:
         _wait_listening(proc)
@@ -300,7 +285,7 @@ def test_ctrl_c_interrupts_a_running_guest(spin_guest):
     does: SIGINT to gdb while it waits in `continue`.  gdb then sends 0x03, the stub
     stops the endless loop and reports SIGINT, and gdb reads registers and kills."""
     elf, syms = spin_guest
-    port = _free_port()
+    port = free_port()
     proc = _start_pyemu(elf, port)
     gdb = None
     try:

@@ -18,18 +18,14 @@ import sys
 import time
 
 import pytest
+from qemu.qmp import ExecuteError, QMPClient
+
+from .debuglib import MULTIBOOT_HEADER, free_port
 
 HERE = pathlib.Path(__file__).parent
 REPO = HERE.parents[1]
 
-qmp = pytest.importorskip("qemu.qmp", reason="pip install qemu.qmp (the test extras of setup.py)")
-
-GUEST = """\
-        .section .multiboot, "a"
-        .align 4
-        .long 0x1BADB002, 0x00000003, -(0x1BADB002 + 0x00000003)
-        .text
-        .globl _start
+GUEST = MULTIBOOT_HEADER + """\
 _start: cli
         lgdt gdtr
         ljmp $0x08, $1f
@@ -87,12 +83,7 @@ stack_top:
 """
 
 
-EXIT_GUEST = """\
-        .section .multiboot, "a"
-        .align 4
-        .long 0x1BADB002, 0x00000003, -(0x1BADB002 + 0x00000003)
-        .text
-        .globl _start
+EXIT_GUEST = MULTIBOOT_HEADER + """\
 _start: mov $3, %al
         out %al, $0xf4
         .data
@@ -146,14 +137,6 @@ def _wait_socket(path, proc, timeout=120):
             raise AssertionError("pyemu ended: %s" % proc.stderr.read().decode())
         assert time.monotonic() < end, "no QMP socket"
         time.sleep(0.05)
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 async def _hmp(client, line):
@@ -211,7 +194,6 @@ def test_qmp_session(guest, tmp_path):
 
 
 async def _qmp_session(sock, syms):
-    from qemu.qmp import ExecuteError, QMPClient
     c = QMPClient("test")
     await c.connect(sock)
     greeting = c.greeting._raw["QMP"]
@@ -285,14 +267,12 @@ async def _qmp_session(sock, syms):
 def test_qmp_savevm_loadvm(guest, tmp_path):
     """savevm/loadvm through QMP ({"file": PATH}, pyemu's extension) and as human
     monitor commands: a stopped guest restored has its counter back."""
-    from emu import snapshot  # noqa: F401   (skip nothing: the module is part of pyemu)
     elf, syms = guest
     sock = str(tmp_path / "qmp.sock")
     snap = str(tmp_path / "vm.snap")
     proc = _pyemu(elf, "-nographic", "-qmp", "unix:%s,server=on,wait=off" % sock)
 
     async def session():
-        from qemu.qmp import ExecuteError, QMPClient
         c = QMPClient("test")
         await c.connect(sock)
         await c.execute("stop")
@@ -346,7 +326,7 @@ def test_qmp_wire_format_on_tcp_with_S(guest):
     """-S -qmp tcp:...: the guest waits for cont ("prelaunch"); negotiation first;
     ids come back; bad JSON is an error reply; two messages in one packet; events."""
     elf, syms = guest
-    port = _free_port()
+    port = free_port()
     proc = _pyemu(elf, "-nographic", "-S", "-qmp", "tcp:127.0.0.1:%d,server,nowait" % port)
     try:
         s, f = _raw_connect(port, proc)
@@ -421,7 +401,6 @@ def test_guest_exit_ends_the_session(exit_guest, tmp_path):
                   "-qmp", "unix:%s,server,nowait" % sock)
 
     async def session():
-        from qemu.qmp import QMPClient
         c = QMPClient("test")
         await c.connect(sock)
         assert (await c.execute("query-status"))["status"] == "prelaunch"
