@@ -1,13 +1,13 @@
 """Disk benchmark: sequential reads and writes of 64 MB in the guest, on
-/dev/sdb with O_DIRECT (busybox dd iflag=direct / oflag=direct, so the guest's
+/dev/sda with O_DIRECT (busybox dd iflag=direct / oflag=direct, so the guest's
 page cache is out of the way and every byte crosses the emulated IDE
 controller), pyemu next to qemu-system-i386 (issue [disk-bios]).
 
     python benchmarks/disk.py [--runs N] [--mb 64]
 
-Both emulators boot the tiny kernel with its root on the tiny-disk image
-(-kernel ... root=/dev/sda1 -hda disk.img) and get a second, empty raw image
-as -hdb; the dd commands are timed from the host around each command (N
+Both emulators boot the tiny kernel with an empty raw image as the first
+disk (/dev/sda, the one measured) and the tiny-disk image as the second
+(root=/dev/sdb1); the dd commands are timed from the host around each command (N
 runs; the first and the fastest are printed).  pyemu runs with a warm object
 cache.  Nothing asserts anything about time; the table goes to stdout.
 """
@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from emu import images  # noqa: E402
 from emu.session import GuestSession, pyemu_command  # noqa: E402
 
-APPEND = "console=ttyS0 root=/dev/sda1 panic=-1"
+APPEND = "console=ttyS0 root=/dev/sdb1 panic=-1"
 QEMU = "qemu-system-i386"
 TIMEOUT = 1800
 
@@ -38,8 +38,8 @@ def progress(text):
 
 
 def start(emulator, img, disk, scratch):
-    drives = ["-drive", "file=%s,format=raw,if=ide,index=0" % disk,
-              "-drive", "file=%s,format=raw,if=ide,index=1" % scratch]
+    drives = ["-drive", "file=%s,format=raw,if=ide,index=0" % scratch,
+              "-drive", "file=%s,format=raw,if=ide,index=1" % disk]
     if emulator == "qemu":
         argv = [QEMU, "-kernel", str(img.kernel), "-append", APPEND, "-nodefaults", "-display", "none",
                 "-serial", "stdio", "-m", "128", "-no-reboot"] + drives
@@ -66,8 +66,8 @@ def measure(emulator, img, mb, runs, tmp):
     progress("%s: booting" % emulator)
     s = start(emulator, img, disk, scratch)
     try:
-        write = "dd if=/dev/zero of=/dev/sdb bs=1M count=%d oflag=direct 2>/dev/null" % mb
-        read = "dd if=/dev/sdb of=/dev/null bs=1M count=%d iflag=direct 2>/dev/null" % mb
+        write = "dd if=/dev/zero of=/dev/sda bs=1M count=%d oflag=direct 2>/dev/null" % mb
+        read = "dd if=/dev/sda of=/dev/null bs=1M count=%d iflag=direct 2>/dev/null" % mb
         out = {"write": [], "read": []}
         for k in range(runs):
             progress("%s: run %d" % (emulator, k + 1))
@@ -90,7 +90,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as d:
         tmp = pathlib.Path(d)
         results = {e: measure(e, img, args.mb, args.runs, tmp) for e in ("pyemu", "qemu")}
-    print("| %d MB, dd bs=1M, O_DIRECT on /dev/sdb | pyemu s (first) | pyemu s (best) | MB/s | "
+    print("| %d MB, dd bs=1M, O_DIRECT on /dev/sda | pyemu s (first) | pyemu s (best) | MB/s | "
           "QEMU s (best) | MB/s | pyemu/QEMU |" % args.mb)
     print("|---|---|---|---|---|---|---|")
     for op in ("write", "read"):
