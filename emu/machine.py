@@ -87,6 +87,7 @@ class Machine:
         self._nmi = False                   # an NMI is pending
         self.nmi_blocked = False            # an NMI handler runs: NMIs wait for its IRET
         self.reboot_hook = None             # set by the boot code: how to start again after a reset
+        self.on_reset = None                # the monitor's: told of every reset, with its cause
         self.paused = None                  # why run() returned to a debugger ("breakpoint", "interrupt")
         self.pause_requested = False        # a debugger asks the running guest to stop
         rt = runtime()
@@ -701,8 +702,10 @@ class Machine:
         sys.stderr.write(message + "; rebooting\n")
         self.reset()
 
-    def reset(self):
-        """A CPU reset (triple fault, port 0x92 or the keyboard controller)."""
+    def reset(self, reason="guest-reset"):
+        """A machine reset: the guest's (triple fault, port 0x92, 0xCF9 or the
+        keyboard controller) or the monitor's (reason "host-qmp-system-reset",
+        QEMU's names for the two causes)."""
         if self.config.no_reboot:
             self.request_exit(0, "pyemu: the guest reset the machine; exiting (-no-reboot)")
             return
@@ -712,6 +715,8 @@ class Machine:
         if self.reboot_hook is not None:
             self.reboot_hook()
         self.cpu.exit_request = 1
+        if self.on_reset is not None:
+            self.on_reset(reason)
 
     def flush_drives(self):
         """Every image's writes to stable storage (fsync)."""

@@ -86,6 +86,7 @@ class Monitor:
         self.exit_status = None
         self._listeners = []
         self._lock = threading.Lock()
+        machine.on_reset = self._reset_happened
 
     # --- what the monitors see ----------------------------------------------------------
     @property
@@ -228,12 +229,12 @@ class Monitor:
         self.call(go)
 
     def system_reset(self):
-        def reset():
-            m = self.m
-            m.reset()                       # -no-reboot: it asks to exit instead, as QEMU does
-            if m.exit_status is None:
-                self.emit("RESET", {"guest": False, "reason": "host-qmp-system-reset"})
-        self.call(reset)
+        # -no-reboot: the reset asks pyemu to exit instead, as QEMU does
+        self.call(lambda: self.m.reset("host-qmp-system-reset"))
+
+    def _reset_happened(self, reason):
+        """Machine.on_reset: every reset, the guest's too, is a RESET event."""
+        self.emit("RESET", {"guest": reason.startswith("guest"), "reason": reason})
 
     def system_powerdown(self):
         raise MonitorError("system_powerdown: pyemu's PC has no ACPI power button the guest could "

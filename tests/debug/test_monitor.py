@@ -90,6 +90,14 @@ _start: mov $3, %al
 """
 
 
+RESET_GUEST = MULTIBOOT_HEADER + """\
+_start: mov $0xfe, %al
+        out %al, $0x64                  # the keyboard controller's pulse on the reset line
+1:      hlt
+        jmp 1b
+"""
+
+
 @pytest.fixture(scope="module")
 def guest(tmp_path_factory):
     """(elf path, {symbol: address})."""
@@ -417,6 +425,33 @@ def test_guest_exit_ends_the_session(exit_guest, tmp_path):
         _wait_socket(sock, proc)
         asyncio.run(session())
         assert proc.wait(60) == 7, proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_a_reset_by_the_guest_is_a_reset_event(tmp_path):
+    """A guest that resets the machine (through the keyboard controller; it boots
+    again and does it again): the client gets RESET with guest: true and QEMU's
+    reason, as for system_reset it gets guest: false."""
+    elf = _build(tmp_path, RESET_GUEST)[0]
+    sock = str(tmp_path / "qmp.sock")
+    proc = _pyemu(elf, "-nographic", "-S", "-qmp", "unix:%s,server,nowait" % sock)
+
+    async def session():
+        c = QMPClient("test")
+        await c.connect(sock)
+        await c.execute("cont")
+        ev = await asyncio.wait_for(c.events.get(), 60)
+        assert ev["event"] == "RESUME"
+        ev = await asyncio.wait_for(c.events.get(), 60)
+        assert ev["event"] == "RESET" and ev["data"] == {"guest": True, "reason": "guest-reset"}, ev
+        await c.execute("quit")
+        await _disconnect(c)
+    try:
+        _wait_socket(sock, proc)
+        asyncio.run(session())
+        assert proc.wait(60) == 0, proc.stderr.read().decode()
     finally:
         if proc.poll() is None:
             proc.kill()
