@@ -79,8 +79,8 @@ def main(argv=None):
             got = kill_round(lambda d: boot_from_disk(sessions, img, d), disk, work, rnd, rng, synced)
             results.append(got)
             print(round_line(rnd, got, time.monotonic() - t0), flush=True)
-            for line in got["unexpected"]:
-                print("    e2fsck -n: %s" % line)
+            for problem in got["unexpected"]:
+                print("    e2fsck -n: %s" % problem.replace("\n", " | "))
             if got["missing"]:
                 print("    missing or wrong: %s" % " ".join(got["missing"][:10]))
     finally:

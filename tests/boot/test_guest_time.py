@@ -6,8 +6,9 @@ about its clocks.
 
 What the checks allow: Linux reads the RTC in whole seconds at boot and
 `date +%s` drops the fraction, so the date may be a second or two off (QEMU
-shows -1.5 s on the same check); the host-timed `sleep 10` includes the
-console's round trip.
+shows -1.5 s on the same check); the host times `sleep 10` between two lines
+the guest prints around it, so the slack covers the console's output latency
+and the start of the sleep applet, not the typed line's way in.
 """
 import re
 import subprocess
@@ -36,9 +37,16 @@ def date_offset(s):
 
 
 def host_timed_sleep(s, seconds):
+    """Host time between two lines the guest prints around its `sleep`: both ways
+    are output, so the typed line's trip in (slow on a loaded host, and no part of
+    the guest's clock) is not counted."""
+    s.sendline("echo 'SLEEP''-FROM'; sleep %d; echo 'SLEEP''-TO'" % seconds)
+    s.expect(rb"SLEEP-FROM\r*\n", timeout=60)
     t0 = time.monotonic()
-    s.run("sleep %d" % seconds, check=True, timeout=seconds + 60)
-    return time.monotonic() - t0
+    s.expect(rb"SLEEP-TO\r*\n", timeout=seconds + 60)
+    took = time.monotonic() - t0
+    s.run("true", check=True)           # back at the prompt for the next command
+    return took
 
 
 def check_guest_time(s):
