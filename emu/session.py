@@ -12,7 +12,10 @@
 Each session is its own pyemu process (`python -m emu.cli ... -nographic
 -serial stdio -monitor none -no-reboot`) with the console on pipes, so many
 guests can run at once and a crash or hang of one cannot take the caller down.
-The whole console output is kept (`s.log`, bytes; `s.text`, str).  When
+expect() is pexpect's (emu/session_spawn.py: the console output fed to a
+pexpect spawn by a reader thread that never stops reading, so a guest never
+waits for its caller).  The whole console output is kept (`s.log`, bytes;
+`s.text`, str).  When
 expect() or run() fails, the error carries the last ~2 KB of it and the log is
 written to a file (`log_path`, or a new file in the temporary directory) whose
 name the error gives.
@@ -41,6 +44,10 @@ import sys
 import tempfile
 import threading
 import time
+
+import pexpect
+
+from .session_spawn import ConsoleSpawn
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 TAIL = 2048                  # bytes of console output an error message shows
@@ -121,9 +128,8 @@ class GuestSession:
         self._qmp_dir = self._qmp_path = None
         self._log = bytearray()
         self._stderr = bytearray()
-        self._pos = 0
-        self._eof = False
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self.console = ConsoleSpawn(timeout)   # pexpect's expect on the console output
         if env is None:
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
@@ -197,24 +203,28 @@ class GuestSession:
 
     # --- output -----------------------------------------------------------------------------
     def _collect(self, f, buf, is_console):
+        """A reader thread: keeps all of f's output in buf and, for the console,
+        passes it on to the pexpect spawn; reading all the time, so a guest that
+        prints while the caller does something else never waits."""
         while True:
             try:
                 data = f.read1(65536)
             except (OSError, ValueError):
                 data = b""
-            with self._cond:
+            with self._lock:
+                buf += data
+            if is_console:
                 if data:
-                    buf += data
-                elif is_console:
-                    self._eof = True
-                self._cond.notify_all()
+                    self.console.feed(data)
+                else:
+                    self.console.feed_eof()
             if not data:
                 return
 
     @property
     def log(self):
         """Everything the guest printed on the console so far (bytes)."""
-        with self._cond:
+        with self._lock:
             return bytes(self._log)
 
     @property
@@ -224,7 +234,7 @@ class GuestSession:
     @property
     def stderr(self):
         """What pyemu itself printed (its messages, never the guest's)."""
-        with self._cond:
+        with self._lock:
             return self._stderr.decode("utf-8", "replace")
 
     @property
@@ -261,29 +271,21 @@ class GuestSession:
 
     def expect(self, pattern, timeout=None):
         """Wait for pattern (a regex, str or bytes) in console output not consumed by an
-        earlier expect; returns the re.Match (on bytes) and consumes up to its end."""
+        earlier expect; returns the re.Match (on bytes) and consumes up to its end.
+        What came between the two is `self.console.before` (pexpect's)."""
         rx = _compile(pattern)
         timeout = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                m = rx.search(bytes(self._log), self._pos)     # a copy: the log grows behind it
-                if m is not None:
-                    self._pos = m.end()
-                    return m
-                if self._eof:
-                    break
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(min(left, 1.0))
-        if self._eof:
+        try:
+            self.console.expect([rx], timeout=timeout)
+        except pexpect.EOF:
             try:
                 self.proc.wait(5)       # the console closed: the exit status follows
             except subprocess.TimeoutExpired:
                 pass
-            raise self._failure(SessionExited, "the console ended before %r appeared" % rx.pattern)
-        raise self._failure(SessionTimeout, "%r did not appear within %gs" % (rx.pattern, timeout))
+            raise self._failure(SessionExited, "the console ended before %r appeared" % rx.pattern) from None
+        except pexpect.TIMEOUT:
+            raise self._failure(SessionTimeout, "%r did not appear within %gs" % (rx.pattern, timeout)) from None
+        return self.console.match
 
     # --- input ------------------------------------------------------------------------------
     def send(self, data):
@@ -307,9 +309,9 @@ class GuestSession:
             raise ValueError("run() takes one command line; join commands with ';' or '&&'")
         n = next(self._counter)
         self.sendline("echo '__PYEMU''_B%d__'; %s; echo \"__PYEMU\"\"_E%d__ $?\"" % (n, cmd, n))
-        begin = self.expect(rb"__PYEMU_B%d__\r*\n" % n, timeout)
+        self.expect(rb"__PYEMU_B%d__\r*\n" % n, timeout)
         end = self.expect(rb"__PYEMU_E%d__ (\d+)\r*\n" % n, timeout)
-        out = self.log[begin.end():end.start()].decode("utf-8", "replace").replace("\r\n", "\n")
+        out = self.console.before.decode("utf-8", "replace").replace("\r\n", "\n")
         if out.endswith("\n"):
             out = out[:-1]
         self.last_status = int(end.group(1))

@@ -87,6 +87,17 @@ def test_exit_while_expecting(guest_session):
     assert s.log == b"bye\n"
 
 
+def test_output_nobody_waits_for_never_stops_the_child(guest_session):
+    """The console is read all the time (the reason the session is not on a
+    pexpect.spawn pty, where a child that prints 20 KB nobody reads waits):
+    1 MB printed while the caller does nothing, then found by expect."""
+    s = guest_session.spawn(["sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' x; echo; echo DONE"],
+                            timeout=30)
+    assert s.wait() == 0                    # it finished with nobody in expect()
+    assert len(s.log) == (1 << 20) + len("\nDONE\n")
+    assert s.expect(r"x{1048576}\nDONE").group(0).endswith(b"DONE")
+
+
 def test_kill_stops_a_hung_process(guest_session):
     s = guest_session.spawn(["sh", "-c", "echo started; exec sleep 1000"], timeout=20)
     s.expect("started")
