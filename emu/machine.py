@@ -13,7 +13,8 @@ import threading
 from .clock import Clock
 from .cpu import hflags as H
 from .cpu import model
-from .cpu.state import CS, SS, CpuState
+from .cpu.state import CS, EXC_HAS_ERROR, EXC_SOFTWARE, SS, CpuState
+from .cpu.vectors import Vector, vector_name
 from .block.drive import open_drives
 from .board import PcBoard
 from .devices.base import IoBus
@@ -29,12 +30,6 @@ from .translator.runtime import compute_eflags, runtime
 from .translator.translator import CodeFetchFault, Translator
 
 SLICE = 4_000_000      # instructions per native run before Python looks at the world again
-
-EXCEPTION_NAMES = {0: "#DE divide error", 1: "#DB debug", 2: "NMI", 3: "#BP breakpoint", 4: "#OF overflow",
-                   5: "#BR bound range", 6: "#UD invalid opcode", 7: "#NM device not available",
-                   8: "#DF double fault", 10: "#TS invalid TSS", 11: "#NP segment not present",
-                   12: "#SS stack fault", 13: "#GP general protection", 14: "#PF page fault",
-                   16: "#MF x87 error", 17: "#AC alignment check", 18: "#MC machine check"}
 
 _DISPATCH = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
 
@@ -338,7 +333,7 @@ class Machine:
         if self._nmi and not self.nmi_blocked:
             self._nmi = False
             self.nmi_blocked = True
-            self._raise(2, external=True)
+            self._raise(Vector.NMI, external=True)
             return True
         if cpu.irq_pending and cpu.eflags & H.IF and self.intc is not None:
             if self._interrupt_shadow():
@@ -365,7 +360,7 @@ class Machine:
         self.log.write("%s vector %#04x%s at %04x:%08x (CPL %d) EAX=%08x ESP=%08x CR3=%08x%s" % (
             kind, vector, "" if error is None else " error %#x" % error, cpu.seg[CS].selector,
             cpu.eip & 0xFFFFFFFF, cpu.hflags & 3, cpu.regs[0] & 0xFFFFFFFF, cpu.regs[4] & 0xFFFFFFFF,
-            cpu.cr[3] & 0xFFFFFFFF, " CR2=%08x" % cpu.cr[2] if vector == 14 and not soft and not external else ""))
+            cpu.cr[3] & 0xFFFFFFFF, " CR2=%08x" % cpu.cr[2] if vector == Vector.PF and not soft and not external else ""))
 
     # --- callbacks from native code -------------------------------------------------------
     # What work done in Python costs in guest time (clock.py: charged), about
@@ -661,8 +656,8 @@ class Machine:
         if self._stop_on_exception:
             self.exit_status = "exception"
             return
-        error = cpu.exc_error & 0xFFFFFFFF if cpu.exc_flags & 2 else None
-        self._raise(cpu.exc_vector, error, soft=bool(cpu.exc_flags & 1))
+        error = cpu.exc_error & 0xFFFFFFFF if cpu.exc_flags & EXC_HAS_ERROR else None
+        self._raise(cpu.exc_vector, error, soft=bool(cpu.exc_flags & EXC_SOFTWARE))
 
     def _wait_while_halted(self):
         """HLT: sleep until an interrupt can be taken or a timer is due (no spinning)."""
@@ -688,10 +683,10 @@ class Machine:
 
     def triple_fault(self, vector, error, soft):
         cpu = self.cpu
-        name = EXCEPTION_NAMES.get(vector, "interrupt %#x" % vector)
+        name = vector_name(vector)
         what = ("software interrupt INT %#x" % vector) if soft else "exception %s" % name
         detail = "" if error is None else ", error code %#x" % error
-        if vector == 14:
+        if vector == Vector.PF:
             detail += ", address %#x" % cpu.cr[2]
         message = "pyemu: triple fault after the guest's %s at %04x:%08x%s" % (
             what, cpu.seg[CS].selector, cpu.eip & 0xFFFFFFFF, detail)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .config import MachineConfig
 from .cpu import hflags as H
-from .cpu.state import CS, REG_NAMES32
+from .cpu.state import CS, EXC_HAS_ERROR, REG_NAMES32
 from .translator import lazyflags as LF
 
 CODE_ADDR = 0x10000
@@ -82,7 +82,7 @@ class Snippet:
                                m.eflags(), cpu.eip & 0xFFFFFFFF, instructions=m.instructions - before)
         if status == "exception":
             result.exception = cpu.exc_vector
-            result.error_code = cpu.exc_error if cpu.exc_flags & 2 else None
+            result.error_code = cpu.exc_error if cpu.exc_flags & EXC_HAS_ERROR else None
         elif status != "hlt":
             raise RuntimeError("snippet stopped unexpectedly: %r %s" % (status, m.exit_message or ""))
         return result

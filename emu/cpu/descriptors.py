@@ -4,13 +4,9 @@ Formats from Intel SDM Vol. 3A 3.4.5 (segment descriptors), 6.11 (IDT gates)
 and 7.2 (TSS descriptors).  All functions take the machine `m` and raise
 GuestFault for the checks the SDM specifies.
 """
-from ..translator.faults import GuestFault
 from . import hflags as H
-
-VEC_TS = 10
-VEC_NP = 11
-VEC_SS = 12
-VEC_GP = 13
+from .faults import GuestFault
+from .vectors import Vector
 
 # system descriptor types (S = 0)
 T_TSS16 = 1
@@ -109,7 +105,7 @@ def selector_error(selector, ext=False):
     return (selector & 0xFFFC) | (1 if ext else 0)
 
 
-def fetch(m, selector, vector=VEC_GP, ext=False):
+def fetch(m, selector, vector=Vector.GP, ext=False):
     """The descriptor a (non-null) selector names; #GP/#TS(selector) beyond the table limit."""
     cpu = m.cpu
     index = selector & 0xFFF8
@@ -175,24 +171,24 @@ def load_data_segment(m, seg, selector):
     rpl = selector & 3
     if seg == 2:                                  # SS
         if (selector & 0xFFFC) == 0:
-            raise GuestFault(VEC_GP, 0)
+            raise GuestFault(Vector.GP, 0)
         d = fetch(m, selector)
         if rpl != cur or not d.writable or d.dpl != cur:
-            raise GuestFault(VEC_GP, selector_error(selector))
+            raise GuestFault(Vector.GP, selector_error(selector))
         if not d.present:
-            raise GuestFault(VEC_SS, selector_error(selector))
+            raise GuestFault(Vector.SS, selector_error(selector))
     else:
         if (selector & 0xFFFC) == 0:
             load_null(m, seg, selector)
             return
         d = fetch(m, selector)
         if not d.readable:
-            raise GuestFault(VEC_GP, selector_error(selector))
+            raise GuestFault(Vector.GP, selector_error(selector))
         if d.is_data or not d.conforming:
             if rpl > d.dpl or cur > d.dpl:
-                raise GuestFault(VEC_GP, selector_error(selector))
+                raise GuestFault(Vector.GP, selector_error(selector))
         if not d.present:
-            raise GuestFault(VEC_NP, selector_error(selector))
+            raise GuestFault(Vector.NP, selector_error(selector))
     set_accessed(m, d)
     load_cache(m, seg, selector, d)
     if seg == 2:

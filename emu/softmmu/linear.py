@@ -11,7 +11,8 @@ import struct
 import numpy as np
 from numba import njit
 
-from ..translator.faults import GuestFault
+from ..cpu.faults import GuestFault
+from ..cpu.vectors import Vector
 from .native import STATE_DTYPE
 from .paging import ACC_PEEK, ACC_READ, ACC_WRITE, T_OK, translate
 from .phys import PAGE_SIZE
@@ -46,7 +47,7 @@ class LinearMemory:
             if st != T_OK:
                 if access & ACC_PEEK:
                     return None
-                raise GuestFault(14, self.cpu.exc_error, address=a)
+                raise GuestFault(Vector.PF, self.cpu.exc_error, address=a)
             out.append((int(phys), n))
             pos += n
         return out

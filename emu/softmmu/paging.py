@@ -23,7 +23,8 @@ could have changed and clears the mark until a walk reads the page again
 import numpy as np
 from numba import carray, njit
 
-from ..cpu.state import INVALID_TAG, MMU_INDEXES, TLB_SIZE
+from ..cpu.state import EXC_HAS_ERROR, INVALID_TAG, MMU_INDEXES, TLB_SIZE
+from ..cpu.vectors import Vector
 from . import phys as P
 from .native import read_host, u32_ptr, u64_ptr, u8_ptr, write_host
 
@@ -65,8 +66,6 @@ PAE_ADDR = np.uint64(0x000FFFFFFFFFF000)
 PAE_RSVD = np.uint64(0x7FFFFFF000000000)
 PAE_RSVD_2M = np.uint64(0x1FE000)
 PF_RSVD = 8                  # #PF error code: a reserved bit was set
-
-PF_VECTOR = 14
 
 # shadow page table
 SHADOW_BITS = 16
@@ -350,9 +349,9 @@ def _page_fault(s, lin, protection, is_write, user, access, peek):
         code |= 4
     if access == ACC_CODE and s.cr[4] & CR4_PAE and s.efer & EFER_NXE:
         code |= 16                     # I/D: the fault was an instruction fetch
-    s.exc_vector = PF_VECTOR
+    s.exc_vector = Vector.PF
     s.exc_error = code
-    s.exc_flags = 2            # EXC_HAS_ERROR
+    s.exc_flags = EXC_HAS_ERROR
     s.exc_addr = lin
     s.cr[2] = lin
     # SDM 4.10.4.1: a page fault invalidates cached translations of its address

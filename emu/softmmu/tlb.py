@@ -18,8 +18,8 @@ misses the fast path.
 import numpy as np
 from numba import carray, cfunc, njit, types
 
+from ..cpu.mem_status import MEM_CODE, MEM_FAULT, MEM_MMIO, MEM_OK
 from ..cpu.state import INVALID_TAG, MMU_INDEXES, TLB_SIZE
-from ..translator.exits import MEM_CODE, MEM_FAULT, MEM_MMIO, MEM_OK
 from . import phys as P
 from .native import read_host, state_view, u32_ptr, u64_ptr, u8_ptr, write_host
 from .paging import ACC_WRITE, N_ASIDS, T_OK, translate

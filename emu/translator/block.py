@@ -10,13 +10,10 @@ table row's attributes (privilege, protected mode only, x87 availability).
 import llvmlite.ir as ir
 
 from ..cpu import hflags as H
+from ..cpu.vectors import Vector
 from ..frontend import tables as T
 from .gen import IRGen, TranslationError
 from .semantics import lookup
-
-VEC_UD = 6
-VEC_NM = 7
-VEC_GP = 13
 
 
 class Insn:
@@ -54,14 +51,14 @@ def _check_attributes(g, insn):
     """Raise what the table row's attributes demand; True when the insn is done."""
     f = insn.form
     if f.has(T.A_PE) and (not g.pe or g.vm):
-        g.raise_now(VEC_UD)
+        g.raise_now(Vector.UD)
         return True
     if f.has(T.A_PRIV) and g.cpl != 0:
-        g.raise_now(VEC_GP, 0)
+        g.raise_now(Vector.GP, 0)
         return True
     if f.has(T.A_X87) and g.hflags & (H.HF_EM | H.HF_TS):
         if f.mnemonic != "fwait" or (g.hflags & H.HF_TS and g.hflags & H.HF_MP):
-            g.raise_now(VEC_NM)
+            g.raise_now(Vector.NM)
             return True
     return False
 
@@ -71,9 +68,9 @@ def emit_instruction(g, insn):
     row's attribute checks, then its `op_*` (a block and a stencil alike)."""
     g.begin(insn)
     if insn.error == T.ERR_UD:
-        g.raise_now(VEC_UD)
+        g.raise_now(Vector.UD)
     elif insn.error == T.ERR_TOO_LONG:
-        g.raise_now(VEC_GP, 0)
+        g.raise_now(Vector.GP, 0)
     elif insn.error != T.ERR_NONE:
         raise TranslationError("instruction at %#x is truncated" % insn.eip)
     elif not _check_attributes(g, insn):

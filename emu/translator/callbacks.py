@@ -10,8 +10,8 @@ leave native code, and the run loop re-raises it.
 """
 import ctypes
 
+from ..cpu.faults import GuestFault
 from .exits import HELPER_FAULT, HELPER_STOP
-from .faults import GuestFault
 
 _machines = {}      # CpuState address -> machine (the object with the handlers)
 _helpers = []       # helper id -> function(machine, a0, a1, a2) -> status

@@ -18,9 +18,3 @@ HELPER_OK = 0        # continue with the next instruction
 HELPER_FAULT = 1     # an exception is recorded in the state: leave through the fault exit
 HELPER_STOP = 2      # leave native code with EXIT_STOP (state fully written by the helper)
 HELPER_JUMP = 3      # continue at the EIP the helper stored (mode may have changed)
-
-# CpuState.mem_status after a slow-path memory access
-MEM_OK = 0
-MEM_FAULT = 1        # exception recorded in the state
-MEM_MMIO = 2         # device access needed at physical address exc_addr
-MEM_CODE = 3         # write to a page holding translated code at exc_addr

@@ -23,6 +23,7 @@ import llvmlite.ir as ir
 
 from ..cpu import hflags as H
 from ..cpu.state import ESP, SS, TLB_SIZE, EXC_HAS_ERROR, EXC_SOFTWARE
+from ..cpu.vectors import Vector
 from ..frontend import tables as T
 from . import lazyflags as LF
 from .exits import (EXIT_EXCEPTION, EXIT_HLT, EXIT_HOT, EXIT_REQUEST, EXIT_STOP, HELPER_FAULT, HELPER_JUMP,
@@ -37,7 +38,6 @@ from .operands import BlockRel, Hole
 
 PAGE_MASK = 0xFFFFF000
 N_SLOTS = 2     # direct (chainable) exits per block: taken / not taken
-VEC_DB = 1
 DR6_BS = 1 << 14   # DR6: the #DB came from single-stepping (EFLAGS.TF)
 
 
@@ -758,7 +758,7 @@ class IRGen:
         b = self.b
         dr6 = load_field(b, self.s, "dr", 6)
         store_field(b, self.s, b.or_(dr6, c64(DR6_BS)), "dr", 6)
-        store_field(b, self.s, c32(VEC_DB), "exc_vector")
+        store_field(b, self.s, c32(Vector.DB), "exc_vector")
         store_field(b, self.s, c32(0), "exc_error")
         store_field(b, self.s, c32(0), "exc_flags")
         b.ret(c32(EXIT_EXCEPTION))

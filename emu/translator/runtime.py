@@ -23,9 +23,10 @@ import threading
 
 import llvmlite.ir as ir
 
+from ..cpu.mem_status import MEM_CODE, MEM_MMIO, MEM_OK
 from ..softmmu import tlb as softmmu
 from . import callbacks, lazyflags as LF
-from .exits import EXIT_LINK, EXIT_MISS, MEM_CODE, MEM_MMIO, MEM_OK
+from .exits import EXIT_LINK, EXIT_MISS
 from .irstate import (ENV_IR, I32, I64, JUMP_ENTRY_IR, PTR, TB_FN, EnvDesc, c32, function_pointer,
                       load_field, store_field)
 from .jit import JitEngine, add_symbol

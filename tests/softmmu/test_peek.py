@@ -12,12 +12,12 @@ import struct
 import numpy as np
 import pytest
 
+from emu.cpu.faults import GuestFault
 from emu.snippet import Snippet
 from emu.softmmu.linear import translate_array
 from emu.softmmu.paging import (ACC_CODE, ACC_PEEK, ACC_READ, CR0_PG, CR0_WP, CR4_PAE, CR4_PSE,
                                 EFER_NXE, PTE_A, PTE_D, T_FAULT, T_OK)
 from emu.softmmu.phys import PAGE_PT
-from emu.translator.faults import GuestFault
 
 P, W, U, PS = 1, 2, 4, 0x80
 NX = 1 << 63

@@ -4,13 +4,12 @@ TSS I/O permission bitmap (Intel SDM Vol. 2 and Vol. 3A chapters 2-5)."""
 from ...cpu import hflags as H
 from ...cpu import descriptors as D
 from ...cpu import model
+from ...cpu.faults import GuestFault
 from ...cpu.state import CS, ECX, EDX, ESP, SS
+from ...cpu.vectors import Vector
 from ..callbacks import python_helper
 from ..exits import HELPER_OK
-from ..faults import GuestFault
 from .common import set_eflags
-
-VEC_UD, VEC_GP = 6, 13
 
 CR4_VME, CR4_PVI, CR4_TSD, CR4_DE, CR4_PSE, CR4_PAE, CR4_MCE, CR4_PGE, CR4_PCE = (1 << b for b in range(9))
 CR4_OSFXSR, CR4_OSXMMEXCPT = 1 << 9, 1 << 10
@@ -29,9 +28,9 @@ def write_cr0(m, value):
     cpu = m.cpu
     value &= 0xFFFFFFFF
     if value & H.CR0_PG and not value & H.CR0_PE:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     if value & H.CR0_NW and not value & H.CR0_CD:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     value |= H.CR0_ET            # the x87 is always a 387-class FPU
     old = cpu.cr[0]
     cpu.cr[0] = value
@@ -51,13 +50,13 @@ def helper_write_cr(m, n, value, a2):
         m.write_cr3(value)
     elif n == 4:
         if value & ~cr4_supported():
-            raise GuestFault(VEC_GP, 0)
+            raise GuestFault(Vector.GP, 0)
         old = cpu.cr[4]
         cpu.cr[4] = value
         if (old ^ value) & (CR4_PSE | CR4_PGE | CR4_PAE):
             m.flush_tlb(everything=True)
     else:
-        raise GuestFault(VEC_UD)
+        raise GuestFault(Vector.UD)
     return HELPER_OK
 
 
@@ -65,7 +64,7 @@ def helper_write_cr(m, n, value, a2):
 def helper_read_cr(m, n, reg, a2):
     cpu = m.cpu
     if n not in (0, 2, 3, 4):
-        raise GuestFault(VEC_UD)
+        raise GuestFault(Vector.UD)
     cpu.regs[reg] = cpu.cr[n] & 0xFFFFFFFF
     return HELPER_OK
 
@@ -73,7 +72,7 @@ def helper_read_cr(m, n, reg, a2):
 def _dr_index(m, n):
     if n in (4, 5):
         if m.cpu.cr[4] & CR4_DE:
-            raise GuestFault(VEC_UD)
+            raise GuestFault(Vector.UD)
         return n + 2                  # DR4/DR5 alias DR6/DR7 when CR4.DE = 0
     return n
 
@@ -145,12 +144,12 @@ def helper_lldt(m, sel, a1, a2):
         cpu.ldtr.base = cpu.ldtr.limit = cpu.ldtr.flags = 0
         return HELPER_OK
     if sel & 4:
-        raise GuestFault(VEC_GP, D.selector_error(sel))
+        raise GuestFault(Vector.GP, D.selector_error(sel))
     d = D.fetch(m, sel)
     if d.s or d.type != D.T_LDT:
-        raise GuestFault(VEC_GP, D.selector_error(sel))
+        raise GuestFault(Vector.GP, D.selector_error(sel))
     if not d.present:
-        raise GuestFault(11, D.selector_error(sel))
+        raise GuestFault(Vector.NP, D.selector_error(sel))
     cpu.ldtr.selector = sel
     cpu.ldtr.base, cpu.ldtr.limit, cpu.ldtr.flags = d.base, d.limit, d.flags
     return HELPER_OK
@@ -160,12 +159,12 @@ def helper_lldt(m, sel, a1, a2):
 def helper_ltr(m, sel, a1, a2):
     cpu = m.cpu
     if (sel & 0xFFFC) == 0 or sel & 4:
-        raise GuestFault(VEC_GP, D.selector_error(sel))
+        raise GuestFault(Vector.GP, D.selector_error(sel))
     d = D.fetch(m, sel)
     if d.s or d.type not in (D.T_TSS16, D.T_TSS32):
-        raise GuestFault(VEC_GP, D.selector_error(sel))
+        raise GuestFault(Vector.GP, D.selector_error(sel))
     if not d.present:
-        raise GuestFault(11, D.selector_error(sel))
+        raise GuestFault(Vector.NP, D.selector_error(sel))
     d.hi |= 2 << 8                   # busy
     m.mem.write_u32(d.addr + 4, d.hi)
     cpu.tr.selector = sel
@@ -194,7 +193,7 @@ def helper_lar_lsl(m, sel, reg_opsize, want_limit):
         ok_types |= {D.T_CALL16, D.T_TASK, D.T_CALL32}
     try:
         if (sel & 0xFFFC) == 0:
-            raise GuestFault(VEC_GP, 0)
+            raise GuestFault(Vector.GP, 0)
         d = D.fetch(m, sel)
     except GuestFault:
         _set_zf(m, False)
@@ -216,7 +215,7 @@ def helper_lar_lsl(m, sel, reg_opsize, want_limit):
 def helper_verr_verw(m, sel, write, a2):
     try:
         if (sel & 0xFFFC) == 0:
-            raise GuestFault(VEC_GP, 0)
+            raise GuestFault(Vector.GP, 0)
         d = D.fetch(m, sel)
     except GuestFault:
         _set_zf(m, False)
@@ -267,7 +266,7 @@ def read_msr(m, n):
         return m.msrs.get(n, MISC_ENABLE_RESET)
     if n in m.msrs:
         return m.msrs[n]
-    raise GuestFault(VEC_GP, 0)
+    raise GuestFault(Vector.GP, 0)
 
 
 def write_msr(m, n, value):
@@ -275,7 +274,7 @@ def write_msr(m, n, value):
     hook = m.msr_hooks.get(n)
     if hook is not None:
         if not hook[1](value):
-            raise GuestFault(VEC_GP, 0)
+            raise GuestFault(Vector.GP, 0)
         return
     if n == MSR_TSC:
         cpu.tsc_offset = value - m.clock.tsc()
@@ -287,7 +286,7 @@ def write_msr(m, n, value):
         cpu.msr_sysenter_eip = value & 0xFFFFFFFF
     elif n == MSR_EFER and "nx" in model.EXT_FEATURES_EDX:
         if value & ~(1 << 11):
-            raise GuestFault(VEC_GP, 0)
+            raise GuestFault(Vector.GP, 0)
         cpu.efer = value
         m.flush_tlb(everything=True)
     elif n == MSR_BIOS_SIGN_ID:
@@ -300,7 +299,7 @@ def write_msr(m, n, value):
         m.msrs[n] = value
         m.msr_written(n, value)
     else:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
 
 
 @python_helper
@@ -325,8 +324,8 @@ def helper_rdpmc(m, a0, a1, a2):
     # no performance counters: SDM, RDPMC with an invalid counter is #GP(0)
     cpu = m.cpu
     if D.cpl(m) != 0 and not cpu.cr[4] & CR4_PCE:
-        raise GuestFault(VEC_GP, 0)
-    raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
+    raise GuestFault(Vector.GP, 0)
 
 
 # --- fast system calls ------------------------------------------------------------------
@@ -345,7 +344,7 @@ def helper_sysenter(m, a0, a1, a2):
     cpu = m.cpu
     cs = cpu.msr_sysenter_cs & 0xFFFC
     if not cpu.cr[0] & H.CR0_PE or cs == 0:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     set_eflags(m, 0, H.VM | H.IF | H.RF)
     _flat(m, CS, cs, True, 0)
     _flat(m, SS, cs + 8, False, 0)
@@ -360,7 +359,7 @@ def helper_sysexit(m, opsize, a1, a2):
     cpu = m.cpu
     cs = cpu.msr_sysenter_cs & 0xFFFC
     if not cpu.cr[0] & H.CR0_PE or cs == 0 or D.cpl(m) != 0:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     _flat(m, CS, (cs + 16) | 3, True, 3)
     _flat(m, SS, (cs + 24) | 3, False, 3)
     cpu.regs[ESP] = cpu.regs[ECX] & 0xFFFFFFFF
@@ -381,13 +380,13 @@ def helper_io_check(m, port, size, a2):
         return HELPER_OK
     tr = cpu.tr
     if ((tr.flags >> 8) & 0xF) not in (D.T_TSS32, D.T_TSS32_BUSY) or tr.limit < 0x67:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     iomap = m.mem.read_u16(tr.base + 0x66)
     pos = iomap + (port >> 3)
     if pos + 1 > tr.limit:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     bits = m.mem.read_u16(tr.base + pos)
     mask = ((1 << size) - 1) << (port & 7)
     if bits & mask:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     return HELPER_OK

@@ -5,14 +5,13 @@ IRET) and Vol. 3A 5.8 (privilege level changes through call gates).
 """
 from ...cpu import hflags as H
 from ...cpu import descriptors as D
+from ...cpu.faults import GuestFault
 from ...cpu.state import CS, DS, ES, ESP, FS, GS, SS
+from ...cpu.vectors import Vector
 from ..callbacks import python_helper
 from ..exits import HELPER_OK
-from ..faults import GuestFault
 from .common import GuestStack, set_eflags
 from . import tasks
-
-VEC_GP, VEC_NP, VEC_SS, VEC_TS = 13, 11, 12, 10
 
 
 def _protected(m):
@@ -29,19 +28,19 @@ def _real_transfer(m, sel, off, opsize):
 def _check_code_target(d, sel, cpl, for_call_gate=False):
     """JMP/CALL to a code segment (SDM: conforming DPL <= CPL, else RPL <= CPL and DPL == CPL)."""
     if not d.is_code:
-        raise GuestFault(VEC_GP, D.selector_error(sel))
+        raise GuestFault(Vector.GP, D.selector_error(sel))
     if d.conforming:
         if d.dpl > cpl:
-            raise GuestFault(VEC_GP, D.selector_error(sel))
+            raise GuestFault(Vector.GP, D.selector_error(sel))
     elif (not for_call_gate and (sel & 3) > cpl) or d.dpl != cpl:
-        raise GuestFault(VEC_GP, D.selector_error(sel))
+        raise GuestFault(Vector.GP, D.selector_error(sel))
     if not d.present:
-        raise GuestFault(VEC_NP, D.selector_error(sel))
+        raise GuestFault(Vector.NP, D.selector_error(sel))
 
 
 def _enter_code(m, sel, d, eip, cpl):
     if eip > d.limit:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     D.set_accessed(m, d)
     D.load_cache(m, CS, (sel & 0xFFFC) | cpl, d)
     m.cpu.eip = eip
@@ -52,21 +51,21 @@ def _gate_target(m, gate):
     """The code segment a call gate points to."""
     tsel = gate.gate_selector
     if (tsel & 0xFFFC) == 0:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     td = D.fetch(m, tsel)
     if not td.is_code or td.dpl > D.cpl(m):
-        raise GuestFault(VEC_GP, D.selector_error(tsel))
+        raise GuestFault(Vector.GP, D.selector_error(tsel))
     if not td.present:
-        raise GuestFault(VEC_NP, D.selector_error(tsel))
+        raise GuestFault(Vector.NP, D.selector_error(tsel))
     return tsel, td
 
 
 def _check_gate(m, d, sel):
     cpl = D.cpl(m)
     if d.dpl < cpl or d.dpl < (sel & 3):
-        raise GuestFault(VEC_GP, D.selector_error(sel))
+        raise GuestFault(Vector.GP, D.selector_error(sel))
     if not d.present:
-        raise GuestFault(VEC_NP, D.selector_error(sel))
+        raise GuestFault(Vector.NP, D.selector_error(sel))
 
 
 @python_helper
@@ -76,7 +75,7 @@ def helper_far_jump(m, sel, off, packed):
         _real_transfer(m, sel, off, opsize)
         return HELPER_OK
     if (sel & 0xFFFC) == 0:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     d = D.fetch(m, sel)
     cpl = D.cpl(m)
     off &= 0xFFFFFFFF if opsize == 4 else 0xFFFF
@@ -87,7 +86,7 @@ def helper_far_jump(m, sel, off, packed):
         _check_gate(m, d, sel)
         tsel, td = _gate_target(m, d)
         if not td.conforming and td.dpl != cpl:
-            raise GuestFault(VEC_GP, D.selector_error(tsel))
+            raise GuestFault(Vector.GP, D.selector_error(tsel))
         _enter_code(m, tsel, td, d.gate_offset, cpl)
     elif d.type == D.T_TASK:
         _check_gate(m, d, sel)
@@ -96,7 +95,7 @@ def helper_far_jump(m, sel, off, packed):
         _check_gate(m, d, sel)
         tasks.switch(m, sel, tasks.JMP, next_eip)
     else:
-        raise GuestFault(VEC_GP, D.selector_error(sel))
+        raise GuestFault(Vector.GP, D.selector_error(sel))
     return HELPER_OK
 
 
@@ -108,22 +107,22 @@ def inner_stack(m, new_cpl, ext=False):
     if is32:
         pos = 4 + 8 * new_cpl
         if pos + 5 > tr.limit:
-            raise GuestFault(VEC_TS, D.selector_error(tr.selector, ext))
+            raise GuestFault(Vector.TS, D.selector_error(tr.selector, ext))
         esp = m.mem.read_u32(tr.base + pos)
         ss = m.mem.read_u16(tr.base + pos + 4)
     else:
         pos = 2 + 4 * new_cpl
         if pos + 3 > tr.limit:
-            raise GuestFault(VEC_TS, D.selector_error(tr.selector, ext))
+            raise GuestFault(Vector.TS, D.selector_error(tr.selector, ext))
         esp = m.mem.read_u16(tr.base + pos)
         ss = m.mem.read_u16(tr.base + pos + 2)
     if (ss & 0xFFFC) == 0:
-        raise GuestFault(VEC_TS, D.selector_error(ss, ext))
-    sd = D.fetch(m, ss, VEC_TS, ext)
+        raise GuestFault(Vector.TS, D.selector_error(ss, ext))
+    sd = D.fetch(m, ss, Vector.TS, ext)
     if (ss & 3) != new_cpl or sd.dpl != new_cpl or not sd.writable:
-        raise GuestFault(VEC_TS, D.selector_error(ss, ext))
+        raise GuestFault(Vector.TS, D.selector_error(ss, ext))
     if not sd.present:
-        raise GuestFault(VEC_SS, D.selector_error(ss, ext))
+        raise GuestFault(Vector.SS, D.selector_error(ss, ext))
     return ss, sd, esp
 
 
@@ -139,14 +138,14 @@ def helper_far_call(m, sel, off, packed):
         _real_transfer(m, sel, off, opsize)
         return HELPER_OK
     if (sel & 0xFFFC) == 0:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     d = D.fetch(m, sel)
     cpl = D.cpl(m)
     if d.s:
         _check_code_target(d, sel, cpl)
         off &= 0xFFFFFFFF if opsize == 4 else 0xFFFF
         if off > d.limit:
-            raise GuestFault(VEC_GP, 0)
+            raise GuestFault(Vector.GP, 0)
         st = GuestStack.current(m)
         st.push(cpu.seg[CS].selector, opsize)
         st.push(next_eip, opsize)
@@ -158,13 +157,13 @@ def helper_far_call(m, sel, off, packed):
         tasks.switch(m, d.gate_selector if d.type == D.T_TASK else sel, tasks.CALL, next_eip)
         return HELPER_OK
     if d.type not in (D.T_CALL16, D.T_CALL32):
-        raise GuestFault(VEC_GP, D.selector_error(sel))
+        raise GuestFault(Vector.GP, D.selector_error(sel))
     _check_gate(m, d, sel)
     tsel, td = _gate_target(m, d)
     size = 4 if d.type == D.T_CALL32 else 2
     eip = d.gate_offset
     if eip > td.limit:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     if not td.conforming and td.dpl < cpl:
         # more privileged: switch to the inner stack, copy the parameters
         new_cpl = td.dpl
@@ -209,26 +208,26 @@ def null_outer_segments(m, new_cpl):
 
 def _return_target(m, cs, cpl):
     if (cs & 0xFFFC) == 0:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     d = D.fetch(m, cs)
     rpl = cs & 3
     if not d.is_code or rpl < cpl:
-        raise GuestFault(VEC_GP, D.selector_error(cs))
+        raise GuestFault(Vector.GP, D.selector_error(cs))
     if (d.conforming and d.dpl > rpl) or (not d.conforming and d.dpl != rpl):
-        raise GuestFault(VEC_GP, D.selector_error(cs))
+        raise GuestFault(Vector.GP, D.selector_error(cs))
     if not d.present:
-        raise GuestFault(VEC_NP, D.selector_error(cs))
+        raise GuestFault(Vector.NP, D.selector_error(cs))
     return d
 
 
 def _outer_stack(m, ss, rpl):
     if (ss & 0xFFFC) == 0:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     sd = D.fetch(m, ss)
     if (ss & 3) != rpl or sd.dpl != rpl or not sd.writable:
-        raise GuestFault(VEC_GP, D.selector_error(ss))
+        raise GuestFault(Vector.GP, D.selector_error(ss))
     if not sd.present:
-        raise GuestFault(VEC_SS, D.selector_error(ss))
+        raise GuestFault(Vector.SS, D.selector_error(ss))
     return sd
 
 
@@ -248,7 +247,7 @@ def helper_far_return(m, opsize, release, a2):
     rpl = cs & 3
     if rpl == cpl:
         if eip > d.limit:
-            raise GuestFault(VEC_GP, 0)
+            raise GuestFault(Vector.GP, 0)
         st.sp = (st.sp + release) & st.mask
         _enter_code(m, cs, d, eip, rpl)
         st.commit()
@@ -258,7 +257,7 @@ def helper_far_return(m, opsize, release, a2):
     ss = st.pop(opsize) & 0xFFFF
     sd = _outer_stack(m, ss, rpl)
     if eip > d.limit:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     D.set_accessed(m, d)
     D.load_cache(m, CS, cs, d)
     D.set_accessed(m, sd)
@@ -308,7 +307,7 @@ def helper_iret(m, opsize, next_eip, a2):
     if eflags & H.VM:
         # virtual-8086 mode without VME: IRET works only with IOPL 3
         if (eflags >> 12) & 3 != 3:
-            raise GuestFault(VEC_GP, 0)
+            raise GuestFault(Vector.GP, 0)
         st = GuestStack.current(m)
         eip = st.pop(opsize)
         cs = st.pop(opsize) & 0xFFFF
@@ -336,7 +335,7 @@ def helper_iret(m, opsize, next_eip, a2):
     d = _return_target(m, cs, cpl)
     rpl = cs & 3
     if eip > d.limit:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     mask = _iret_flags_mask(m, opsize, cpl)
     if rpl == cpl:
         D.set_accessed(m, d)

@@ -3,14 +3,15 @@ mode (Intel SDM Vol. 3A 6.12 and Vol. 2A INT n pseudocode), with the double
 fault rules of SDM Vol. 3A 6.15 (Table 6-5) and triple fault."""
 from ...cpu import hflags as H
 from ...cpu import descriptors as D
+from ...cpu.faults import GuestFault
 from ...cpu.state import CS, DS, ES, EXC_INT1, EXC_INT_N, FS, GS, SS
-from ..faults import GuestFault
+from ...cpu.vectors import Vector
 from . import tasks
 from .common import GuestStack, set_eflags
 from .far import inner_stack
 
-VEC_DF, VEC_TS, VEC_NP, VEC_SS, VEC_GP, VEC_PF = 8, 10, 11, 12, 13, 14
-_CONTRIBUTORY = {0, 10, 11, 12, 13}
+# SDM Vol. 3A 6.15 Table 6-4
+_CONTRIBUTORY = {Vector.DE, Vector.TS, Vector.NP, Vector.SS, Vector.GP}
 
 
 class TripleFault(Exception):
@@ -20,9 +21,9 @@ class TripleFault(Exception):
 def _class(vector):
     if vector in _CONTRIBUTORY:
         return "contributory"
-    if vector == VEC_PF:
+    if vector == Vector.PF:
         return "page fault"
-    if vector == VEC_DF:
+    if vector == Vector.DF:
         return "double fault"
     return "benign"
 
@@ -57,10 +58,10 @@ def raise_event(m, vector, error=None, soft=False, external=False):
             second = _class(f.vector)
             if (first == "contributory" and second == "contributory") or (
                     first == "page fault" and second in ("contributory", "page fault")):
-                vector, error = VEC_DF, 0
+                vector, error = Vector.DF, 0
             else:
                 vector, error = f.vector, f.error
-            if f.vector == VEC_PF and f.address is not None:
+            if f.vector == Vector.PF and f.address is not None:
                 m.cpu.cr[2] = f.address
             if soft:
                 m.cpu.eip = insn_eip
@@ -77,39 +78,39 @@ def deliver(m, vector, error, soft, ext):
     eflags = m.eflags()
     vm = bool(eflags & H.VM)
     if vm and soft and cpu.exc_flags & EXC_INT_N and (eflags >> 12) & 3 != 3:
-        raise GuestFault(VEC_GP, 0)      # INT n (not INT3/INTO) in v86 mode with IOPL < 3 (no VME)
+        raise GuestFault(Vector.GP, 0)      # INT n (not INT3/INTO) in v86 mode with IOPL < 3 (no VME)
     gate_err = vector * 8 + 2 + (1 if ext else 0)
     if vector * 8 + 7 > cpu.idtr.limit:
-        raise GuestFault(VEC_GP, gate_err)
+        raise GuestFault(Vector.GP, gate_err)
     addr = (cpu.idtr.base + vector * 8) & 0xFFFFFFFF
     gate = D.Descriptor(m.mem.read_u32(addr), m.mem.read_u32(addr + 4))
     if gate.s or gate.type not in (D.T_TASK, D.T_INT16, D.T_TRAP16, D.T_INT32, D.T_TRAP32):
-        raise GuestFault(VEC_GP, gate_err)
+        raise GuestFault(Vector.GP, gate_err)
     cpl = cpu.hflags & H.HF_CPL_MASK
     if soft and gate.dpl < cpl and not cpu.exc_flags & EXC_INT1:
-        raise GuestFault(VEC_GP, vector * 8 + 2)
+        raise GuestFault(Vector.GP, vector * 8 + 2)
     if not gate.present:
-        raise GuestFault(VEC_NP, gate_err)
+        raise GuestFault(Vector.NP, gate_err)
     if gate.type == D.T_TASK:
         tasks.switch(m, gate.gate_selector, tasks.INT, None, error)
         return
     cs = gate.gate_selector
     if (cs & 0xFFFC) == 0:
-        raise GuestFault(VEC_GP, 1 if ext else 0)
-    cd = D.fetch(m, cs, VEC_GP, ext)
+        raise GuestFault(Vector.GP, 1 if ext else 0)
+    cd = D.fetch(m, cs, Vector.GP, ext)
     if not cd.is_code or cd.dpl > cpl:
-        raise GuestFault(VEC_GP, D.selector_error(cs, ext))
+        raise GuestFault(Vector.GP, D.selector_error(cs, ext))
     if not cd.present:
-        raise GuestFault(VEC_NP, D.selector_error(cs, ext))
+        raise GuestFault(Vector.NP, D.selector_error(cs, ext))
     size = 4 if gate.type in (D.T_INT32, D.T_TRAP32) else 2
     eip = gate.gate_offset
     if eip > cd.limit:
-        raise GuestFault(VEC_GP, 1 if ext else 0)
+        raise GuestFault(Vector.GP, 1 if ext else 0)
     old_cs, old_eip = cpu.seg[CS].selector, cpu.eip & 0xFFFFFFFF
     if not cd.conforming and cd.dpl < cpl:
         new_cpl = cd.dpl
         if vm and new_cpl != 0:
-            raise GuestFault(VEC_GP, D.selector_error(cs, ext))
+            raise GuestFault(Vector.GP, D.selector_error(cs, ext))
         ss, sd, esp = inner_stack(m, new_cpl, ext)
         st = GuestStack(m, sd.base, esp, sd.big, new_cpl == 3)
         if vm:
@@ -126,7 +127,7 @@ def deliver(m, vector, error, soft, ext):
                 D.load_null(m, seg, 0)
     else:
         if vm:
-            raise GuestFault(VEC_GP, D.selector_error(cs, ext))
+            raise GuestFault(Vector.GP, D.selector_error(cs, ext))
         new_cpl = cpl
         st = GuestStack.current(m)
         _push_frame(st, eflags, old_cs, old_eip, error, size)
@@ -153,7 +154,7 @@ def _deliver_real(m, vector):
     """Real mode: the IVT at IDTR.base, 4 bytes a vector; FLAGS, CS, IP pushed."""
     cpu = m.cpu
     if vector * 4 + 3 > cpu.idtr.limit:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     entry = m.mem.read_u32((cpu.idtr.base + vector * 4) & 0xFFFFFFFF)
     st = GuestStack.current(m)
     st.push(m.eflags() & 0xFFFF, 2)

@@ -2,18 +2,17 @@
 from ...cpu import descriptors as D
 from ...cpu import hflags as H
 from ...cpu import model
-from ...cpu.state import CS, EAX, ECX, EDX, SS
+from ...cpu.state import CS, EAX, ECX, EDX, EXC_HAS_ERROR, SS
+from ...cpu.vectors import Vector
 from ..callbacks import python_helper
 from ..exits import HELPER_FAULT, HELPER_OK, HELPER_STOP
-
-VEC_GP = 13
 
 
 def raise_exception(m, vector, error=None):
     cpu = m.cpu
     cpu.exc_vector = vector
     cpu.exc_error = 0 if error is None else error
-    cpu.exc_flags = 0 if error is None else 2
+    cpu.exc_flags = 0 if error is None else EXC_HAS_ERROR
     return HELPER_FAULT
 
 
@@ -36,7 +35,7 @@ def helper_cpuid(m, a0, a1, a2):
 def helper_rdtsc(m, a0, a1, a2):
     cpu = m.cpu
     if cpu.cr[4] & (1 << 2) and (cpu.hflags & H.HF_CPL_MASK) != 0:   # CR4.TSD
-        return raise_exception(m, VEC_GP, 0)
+        return raise_exception(m, Vector.GP, 0)
     # the same counter RDMSR 10h reads and WRMSR 10h sets (SDM Vol. 3B 17.17)
     tsc = (m.clock.tsc() + cpu.tsc_offset) & 0xFFFFFFFFFFFFFFFF
     cpu.regs[EAX] = tsc & 0xFFFFFFFF

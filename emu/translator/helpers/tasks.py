@@ -7,12 +7,12 @@ import struct
 
 from ...cpu import hflags as H
 from ...cpu import descriptors as D
+from ...cpu.faults import GuestFault
 from ...cpu.state import CS, DS, ES, FS, GS, SS
-from ..faults import GuestFault
+from ...cpu.vectors import Vector
 from .common import set_eflags
 
 JMP, CALL, INT, IRET = range(4)
-VEC_GP, VEC_NP, VEC_TS = 13, 11, 10
 
 # 32-bit TSS field offsets
 _T32_REGS = 0x28            # eax ecx edx ebx esp ebp esi edi
@@ -36,16 +36,16 @@ def switch(m, selector, reason, next_eip, error_code=None):
     cpu = m.cpu
     ext = reason == INT
     if selector & 4:
-        raise GuestFault(VEC_GP if reason != IRET else VEC_TS, D.selector_error(selector, ext))
-    nd = D.fetch(m, selector, VEC_GP, ext)
+        raise GuestFault(Vector.GP if reason != IRET else Vector.TS, D.selector_error(selector, ext))
+    nd = D.fetch(m, selector, Vector.GP, ext)
     busy_wanted = reason == IRET
     if nd.s or nd.type not in ((D.T_TSS32_BUSY, D.T_TSS16_BUSY) if busy_wanted else (D.T_TSS32, D.T_TSS16)):
-        raise GuestFault(VEC_TS if reason == IRET else VEC_GP, D.selector_error(selector, ext))
+        raise GuestFault(Vector.TS if reason == IRET else Vector.GP, D.selector_error(selector, ext))
     if not nd.present:
-        raise GuestFault(VEC_NP, D.selector_error(selector, ext))
+        raise GuestFault(Vector.NP, D.selector_error(selector, ext))
     new32 = nd.type in (D.T_TSS32, D.T_TSS32_BUSY)
     if nd.limit < (0x67 if new32 else 0x2B):
-        raise GuestFault(VEC_TS, D.selector_error(selector, ext))
+        raise GuestFault(Vector.TS, D.selector_error(selector, ext))
     new_base = nd.base
     # read the new task's state before changing anything
     if new32:
@@ -77,7 +77,7 @@ def switch(m, selector, reason, next_eip, error_code=None):
         m.mem.write(old.base + _T16_REGS, struct.pack("<8H", *[cpu.regs[k] & 0xFFFF for k in range(8)]))
         m.mem.write(old.base + _T16_SEGS, struct.pack("<4H", *[cpu.seg[k].selector for k in range(4)]))
     if reason in (JMP, IRET) and (old.selector & 0xFFFC):
-        od = D.fetch(m, old.selector, VEC_TS)
+        od = D.fetch(m, old.selector, Vector.TS)
         _set_busy(m, od, False)
     if reason in (CALL, INT):
         m.mem.write_u16(new_base, old.selector)
@@ -122,12 +122,12 @@ def _load_task_ldt(m, sel):
         cpu.ldtr.base = cpu.ldtr.limit = 0
         return
     if sel & 4:
-        raise GuestFault(VEC_TS, D.selector_error(sel))
-    d = D.fetch(m, sel, VEC_TS)
+        raise GuestFault(Vector.TS, D.selector_error(sel))
+    d = D.fetch(m, sel, Vector.TS)
     if d.s or d.type != D.T_LDT:
-        raise GuestFault(VEC_TS, D.selector_error(sel))
+        raise GuestFault(Vector.TS, D.selector_error(sel))
     if not d.present:
-        raise GuestFault(VEC_TS, D.selector_error(sel))
+        raise GuestFault(Vector.TS, D.selector_error(sel))
     cpu.ldtr.selector = sel
     cpu.ldtr.base, cpu.ldtr.limit, cpu.ldtr.flags = d.base, d.limit, d.flags
 
@@ -135,23 +135,23 @@ def _load_task_ldt(m, sel):
 def _load_task_segments(m, segs):
     cs = segs[CS]
     if (cs & 0xFFFC) == 0:
-        raise GuestFault(VEC_TS, 0)
-    cd = D.fetch(m, cs, VEC_TS)
+        raise GuestFault(Vector.TS, 0)
+    cd = D.fetch(m, cs, Vector.TS)
     if not cd.is_code:
-        raise GuestFault(VEC_TS, D.selector_error(cs))
+        raise GuestFault(Vector.TS, D.selector_error(cs))
     if not cd.present:
-        raise GuestFault(VEC_NP, D.selector_error(cs))
+        raise GuestFault(Vector.NP, D.selector_error(cs))
     D.set_accessed(m, cd)
     D.load_cache(m, CS, cs, cd)
     cpl = cs & 3
     ss = segs[SS]
     if (ss & 0xFFFC) == 0:
-        raise GuestFault(VEC_TS, 0)
-    sd = D.fetch(m, ss, VEC_TS)
+        raise GuestFault(Vector.TS, 0)
+    sd = D.fetch(m, ss, Vector.TS)
     if not sd.writable or sd.dpl != cpl or (ss & 3) != cpl:
-        raise GuestFault(VEC_TS, D.selector_error(ss))
+        raise GuestFault(Vector.TS, D.selector_error(ss))
     if not sd.present:
-        raise GuestFault(12, D.selector_error(ss))
+        raise GuestFault(Vector.SS, D.selector_error(ss))
     D.set_accessed(m, sd)
     D.load_cache(m, SS, ss, sd)
     for seg in (ES, DS, FS, GS):
@@ -159,10 +159,10 @@ def _load_task_segments(m, segs):
         if (sel & 0xFFFC) == 0:
             D.load_null(m, seg, sel)
             continue
-        d = D.fetch(m, sel, VEC_TS)
+        d = D.fetch(m, sel, Vector.TS)
         if not d.readable or ((d.is_data or not d.conforming) and (d.dpl < cpl or d.dpl < (sel & 3))):
-            raise GuestFault(VEC_TS, D.selector_error(sel))
+            raise GuestFault(Vector.TS, D.selector_error(sel))
         if not d.present:
-            raise GuestFault(VEC_NP, D.selector_error(sel))
+            raise GuestFault(Vector.NP, D.selector_error(sel))
         D.set_accessed(m, d)
         D.load_cache(m, seg, sel, d)

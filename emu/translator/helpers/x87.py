@@ -6,12 +6,11 @@ every page before touching any, so a #PF leaves memory and the FPU as they
 were.  a0 is the operand's linear address, a1 the operand size (2 or 4).
 """
 from ...cpu import hflags as H
+from ...cpu.faults import GuestFault
+from ...cpu.vectors import Vector
 from ...fpu import layouts as L
 from ..callbacks import python_helper
 from ..exits import HELPER_OK
-from ..faults import GuestFault
-
-VEC_GP = 13
 
 
 def _user(m):
@@ -55,7 +54,7 @@ def helper_x87_frstor(m, lin, opsize, a2):
 def _fx_aligned(lin):
     # SDM Vol. 2A FXSAVE: #GP(0) for an operand not aligned on 16 bytes
     if lin & 15:
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
 
 
 @python_helper
@@ -72,7 +71,7 @@ def helper_x87_fxrstor(m, lin, a1, a2):
     _fx_aligned(lin)
     data = m.mem.read(lin, 512, _user(m))
     if L.fxrstor_check(m.cpu, data):
-        raise GuestFault(VEC_GP, 0)
+        raise GuestFault(Vector.GP, 0)
     L.fxrstor(m.cpu, data)
     return HELPER_OK
 

@@ -1,9 +1,8 @@
 """Decimal arithmetic: DAA DAS AAA AAS AAM AAD (Intel SDM Vol. 2A pseudocode)."""
 from ...cpu import hflags as H
 from ...cpu.state import EAX
+from ...cpu.vectors import Vector
 from .. import lazyflags as LF
-
-VEC_DE = 0
 
 
 def _szp_bits(g, al):
@@ -80,10 +79,10 @@ def op_aam(g, insn):
     base = g.const(g.low(insn.imm, 1), 1)
     known = g.known(insn.imm)
     if known is not None and known & 0xFF == 0:
-        g.raise_now(VEC_DE)
+        g.raise_now(Vector.DE)
         return
     if known is None:
-        g.fault_if(b.icmp_unsigned("==", base, g.const(0, 1)), VEC_DE)
+        g.fault_if(b.icmp_unsigned("==", base, g.const(0, 1)), Vector.DE)
     al = g.reg(EAX, 1)
     ah = b.udiv(al, base)
     al2 = b.urem(al, base)

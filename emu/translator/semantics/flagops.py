@@ -1,8 +1,7 @@
 """Flag instructions and flag readers: CLC STC CMC CLD STD CLI STI LAHF SAHF SETcc CMOVcc."""
 from ...cpu import hflags as H
 from ...cpu.state import EAX
-
-VEC_GP = 13
+from ...cpu.vectors import Vector
 
 
 def _set_cf(g, value_i1):
@@ -36,7 +35,7 @@ def _may_change_if(g):
     if g.pe and g.cpl > 0:
         b = g.b
         iopl = b.lshr(b.and_(g.eflags_rest(), g.const(H.IOPL_MASK, 4)), g.const(12, 4))
-        g.fault_if(b.icmp_unsigned("<", iopl, g.const(g.cpl, 4)), VEC_GP, 0)
+        g.fault_if(b.icmp_unsigned("<", iopl, g.const(g.cpl, 4)), Vector.GP, 0)
 
 
 def op_cli(g, insn):

@@ -4,9 +4,8 @@ Division checks come first: LLVM's division of a zero divisor, or of the
 most negative value by -1, is undefined behaviour, and both are #DE here.
 """
 from ...cpu.state import EAX, EDX
+from ...cpu.vectors import Vector
 from .. import lazyflags as LF
-
-VEC_DE = 0
 
 
 def _accumulator(g, size):
@@ -76,10 +75,10 @@ def op_div(g, insn):
     wide = 2 * size
     divisor = g.zext(g.read(insn, 0), wide)
     dividend = _dividend(g, size)
-    g.fault_if(b.icmp_unsigned("==", divisor, g.const(0, wide)), VEC_DE)
+    g.fault_if(b.icmp_unsigned("==", divisor, g.const(0, wide)), Vector.DE)
     quotient = b.udiv(dividend, divisor)
     remainder = b.urem(dividend, divisor)
-    g.fault_if(b.icmp_unsigned(">", quotient, g.const((1 << (8 * size)) - 1, wide)), VEC_DE)
+    g.fault_if(b.icmp_unsigned(">", quotient, g.const((1 << (8 * size)) - 1, wide)), Vector.DE)
     _write_pair(g, size, g.trunc(quotient, size), g.trunc(remainder, size))
 
 
@@ -93,10 +92,10 @@ def op_idiv(g, insn):
     bad = b.or_(b.icmp_unsigned("==", divisor, g.const(0, wide)),
                 b.and_(b.icmp_unsigned("==", divisor, g.const(-1, wide)),
                        b.icmp_unsigned("==", dividend, most_negative)))
-    g.fault_if(bad, VEC_DE)
+    g.fault_if(bad, Vector.DE)
     quotient = b.sdiv(dividend, divisor)
     remainder = b.srem(dividend, divisor)
     lo, hi = -(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1
     out = b.or_(b.icmp_signed("<", quotient, g.const(lo, wide)), b.icmp_signed(">", quotient, g.const(hi, wide)))
-    g.fault_if(out, VEC_DE)
+    g.fault_if(out, Vector.DE)
     _write_pair(g, size, g.trunc(quotient, size), g.trunc(remainder, size))

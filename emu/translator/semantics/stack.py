@@ -1,10 +1,9 @@
 """PUSH POP PUSHA POPA PUSHF POPF ENTER LEAVE (Intel SDM Vol. 2)."""
 from ...cpu import hflags as H
 from ...cpu.state import EBP, ESP, SS
+from ...cpu.vectors import Vector
 from ...frontend import tables as T
 from .data import load_segment, ss_shadow
-
-VEC_GP = 13
 
 
 def op_push(g, insn):
@@ -68,7 +67,7 @@ def op_pushf(g, insn):
 def _vm86_iopl_check(g):
     """SDM Vol. 3A 20.2.7: PUSHF/POPF in virtual-8086 mode with IOPL < 3 raise #GP(0)."""
     iopl = g.b.and_(g.eflags_rest(), g.const(H.IOPL_MASK, 4))
-    g.fault_if(g.b.icmp_unsigned("!=", iopl, g.const(H.IOPL_MASK, 4)), VEC_GP, 0)
+    g.fault_if(g.b.icmp_unsigned("!=", iopl, g.const(H.IOPL_MASK, 4)), Vector.GP, 0)
 
 
 def op_popf(g, insn):

@@ -6,14 +6,8 @@ block ends after the ones that can change the translation mode.
 """
 from ...cpu import hflags as H
 from ...cpu.state import EAX, EDX, EXC_INT1, EXC_INT_N, EXC_SOFTWARE
+from ...cpu.vectors import Vector
 from ...frontend import tables as T
-
-VEC_DB = 1
-VEC_BP = 3
-VEC_OF = 4
-VEC_BR = 5
-VEC_UD = 6
-VEC_GP = 13
 
 
 def op_nop(g, insn):
@@ -25,15 +19,15 @@ def op_hlt(g, insn):
 
 
 def op_ud2(g, insn):
-    g.raise_now(VEC_UD)
+    g.raise_now(Vector.UD)
 
 
 def op_int3(g, insn):
-    g.software_interrupt(VEC_BP)
+    g.software_interrupt(Vector.BP)
 
 
 def op_int1(g, insn):
-    g.software_interrupt(VEC_DB, EXC_SOFTWARE | EXC_INT1)
+    g.software_interrupt(Vector.DB, EXC_SOFTWARE | EXC_INT1)
 
 
 def op_int(g, insn):
@@ -50,12 +44,12 @@ def op_bound(g, insn):
     upper = g.load(insn.seg, g.addr_mask(b.add(off, g.const(size, 4)), insn.addrsize), size)
     index = g.reg(insn.reg, size)
     outside = b.or_(b.icmp_signed("<", index, lower), b.icmp_signed(">", index, upper))
-    g.fault_if(outside, VEC_BR)
+    g.fault_if(outside, Vector.BR)
 
 
 def op_into(g, insn):
     g.exit_if(g.b.not_(g.flag("OF")), insn.next_eip)
-    g.software_interrupt(VEC_OF)
+    g.software_interrupt(Vector.OF)
 
 
 # --- I/O ----------------------------------------------------------------------

@@ -17,16 +17,14 @@ block.py from the table row's x87 attribute.  Non-control instructions
 record their address, CS, opcode and data address (FIP FCS FOP FDP FDS) for
 the exception handler (SDM Vol. 1 8.1.8-8.1.9).
 """
-import llvmlite.ir as ir
-
 from ...cpu import hflags as H
 from ...cpu.state import CS, EAX
+from ...cpu.vectors import Vector
 from ...fpu import native as N
 from ...fpu import x87 as X
 from ..irstate import I16, I32, I64, PTR, c32, c64, load_field, store_field
 from .. import callbacks
 
-VEC_MF = 16
 SW_ES = 0x80
 
 # memory operand text (opcodes.py) -> (format, bytes)
@@ -62,7 +60,7 @@ def _wait(g):
     with g.when(b.icmp_unsigned("!=", b.and_(sw, c32(SW_ES)), c32(0))):
         cr0 = load_field(b, g.s, "cr", 0)
         ne = b.icmp_unsigned("!=", b.and_(cr0, c64(H.CR0_NE)), c64(0))
-        g.fault_if(ne, VEC_MF)
+        g.fault_if(ne, Vector.MF)
         # NE = 0: FERR#.  The helper only signals the board (it reads no CPU
         # state), so it is called without writing the register cache back.
         f = g.decl("pyemu_py_helper", I32, [PTR, I32, I64, I64, I64])
