@@ -175,7 +175,7 @@ def measure(blocks, ir_opt, codegen_opt, cache_dir, gc_tuning=True):
     from emu.frontend.decoder import decode
     from emu.translator import jit
     from emu.translator.block import Insn, emit_block
-    from emu.translator.gen import TranslationError
+    from emu.translator.errors import TranslationError
     from emu.translator.objcache import ObjectCache
     from emu.translator.runtime import runtime
     runtime()

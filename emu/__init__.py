@@ -2,6 +2,7 @@
 import hashlib
 import os
 import pathlib
+import sys
 
 __version__ = "0.1.0"
 
@@ -53,7 +54,6 @@ def _configure_numba_cache():
     except OSError:
         return          # read-only home: numba falls back to no caching
     os.environ["NUMBA_CACHE_DIR"] = str(path)
-    import sys
     if "numba" in sys.modules:
         sys.modules["numba"].config.CACHE_DIR = str(path)
 

@@ -13,6 +13,10 @@ from . import __version__
 from .block import DiskError
 from .config import MachineConfig
 
+# The rest of pyemu is imported inside the functions that need it, on purpose:
+# `pyemu --help` and a wrong option must answer at once (0.1 s), and the
+# machine (numba, llvmlite, the devices) takes most of a second to import.
+
 LOG_ITEMS = {
     "in_asm": "guest instructions of each translated block (capstone)",
     "op": "the LLVM IR of each translated block",
@@ -95,7 +99,7 @@ def _parse_machine(spec, cfg):
 
 def _parse_rtc(spec, cfg):
     """-rtc base=utc|localtime|DATE (other QEMU -rtc properties are accepted and ignored)."""
-    from .board import parse_rtc_base
+    from .board import parse_rtc_base       # deferred: the board imports every device
     for p in spec.split(","):
         k, _, v = p.partition("=")
         if k == "base":
@@ -126,7 +130,7 @@ def _check_ram(text, mb):
 
 
 def _parse_drives(args, cfg):
-    from .block.drive import DriveSpec, assign_slots, parse_drive
+    from .block.drive import DriveSpec, assign_slots, parse_drive     # deferred: --help's start-up
     drives = []
     for k, name in enumerate(("hda", "hdb", "hdc", "hdd")):
         path = getattr(args, name)
@@ -281,7 +285,7 @@ def parse_args(argv):
     cfg.serial = args.serial or ["stdio"]
     cfg.debugcon = args.debugcon
     try:
-        from .console import check_options
+        from .console import check_options      # deferred: --help's start-up
         check_options(cfg.serial, cfg.debugcon, args.monitor, args.display)
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -307,14 +311,14 @@ def parse_args(argv):
     cfg.nochain = os.environ.get("PYEMU_NOCHAIN") == "1"
     if args.gdb or args.gdb_default:
         cfg.gdb = args.gdb or "tcp::1234"
-        from .debug.gdbstub import parse_address
+        from .debug.gdbstub import parse_address     # deferred: only -gdb needs the stub
         try:
             parse_address(cfg.gdb)
         except ValueError:
             raise UsageError("invalid -gdb address '%s' (expected tcp::PORT)" % cfg.gdb) from None
     cfg.gdb_wait = args.gdb_wait
     cfg.qmp, cfg.monitor = args.qmp, args.monitor
-    from .debug.qmp import QmpSpecError, parse_spec as parse_qmp
+    from .debug.qmp import QmpSpecError, parse_spec as parse_qmp     # deferred: --help's start-up
     try:
         for spec in cfg.qmp:
             parse_qmp(spec)
@@ -347,7 +351,8 @@ def _check_readable(path, what):
 def run_config(cfg):
     """Build the machine for cfg, boot it, run it; returns the exit status."""
     from .debug.stats import RunClock, report
-    clock = RunClock()
+    clock = RunClock()      # first: the run's time counts the imports below
+    # deferred, as the machine is (the top of this file says why)
     from .boot import BootError
     from .console import attached
     from .debug.log import open_log
@@ -357,7 +362,7 @@ def run_config(cfg):
         if not cfg.drives:
             raise UsageError("nothing to boot: give -kernel FILE, -hda DISK, -cdrom ISO or -bios FILE "
                              "(or try 'pyemu demo')")
-        from .boot.bios import BiosError, bios_image
+        from .boot.bios import BiosError, bios_image     # deferred: only a run without -kernel
         try:
             cfg.bios = str(bios_image())       # pyemu's own BIOS boots the drives
         except BiosError as e:
@@ -385,7 +390,7 @@ def run_config(cfg):
         raise UsageError("cannot make %d MB of guest RAM (-m): %s" % (
             cfg.ram_mb, getattr(e, "strerror", None) or "out of memory")) from None
     try:
-        from .boot import firmware, linux, multiboot
+        from .boot import firmware, linux, multiboot     # deferred: the machine's
         if bios is not None:
             firmware.load_bios(machine, bios)
         if kernel is not None:
@@ -405,17 +410,17 @@ def run_config(cfg):
             machine.reboot_hook = boot
             machine.board.set_boot_files(kernel, modules[0][0] if modules else None, cfg.append)
         if cfg.loadvm:
-            from .snapshot import SnapshotError, load_snapshot
+            from .snapshot import SnapshotError, load_snapshot     # deferred: only -loadvm
             try:
                 load_snapshot(machine, cfg.loadvm)
             except SnapshotError as e:
                 raise UsageError(str(e)) from None
-        from .debug.monitor import run_monitored, wanted
+        from .debug.monitored import run_monitored, wanted     # deferred: the machine's
         qmp_specs, monitor_mode = wanted(cfg)
         if not cfg.gdb and (qmp_specs or monitor_mode):
             return run_monitored(machine, cfg, qmp_specs, monitor_mode, clock.guest_starts, UsageError)
         if cfg.gdb:
-            from .debug.gdbstub import GdbStub, parse_address
+            from .debug.gdbstub import GdbStub, parse_address     # deferred: only -gdb
             try:
                 stub = GdbStub(machine, *parse_address(cfg.gdb))
                 stub.listen()
@@ -440,6 +445,7 @@ def _stencils_once():
     """The first run of a pyemu build builds the baseline tier's common stencils
     (half a minute, once: emu/translator/baseline/build.py), so that a first
     boot does not stop for them, with a progress line on a terminal."""
+    # deferred: the translator imports llvmlite and numba
     from .translator.translator import baseline_from_env, baseline_supported
     try:
         if not (baseline_supported() and baseline_from_env()):
@@ -463,14 +469,39 @@ def _kernel_address():
         raise UsageError("PYEMU_KERNEL_ADDR must be an address such as 0x2000000, not %r" % text) from None
 
 
+def run_demo(argv):
+    """`pyemu demo [options]`: build the bundled demo (emu/demo), boot it with
+    the options after its own; 0 when it ran and exited as expected."""
+    # deferred: --help's start-up (the demo imports the toolchain's modules)
+    from . import demo
+    from .boot.toolchain import ToolchainError
+    argv = list(argv)
+    if any(a in ("-h", "-help", "--help") for a in argv):
+        sys.stdout.write(demo.USAGE % (emu.cache_root() / "demo"))
+        return 0
+    try:
+        elf = demo.demo_image()
+    except ToolchainError as e:
+        sys.stderr.write("pyemu demo: %s\n" % e)
+        return 1
+    except OSError as e:
+        sys.stderr.write("pyemu demo: cannot build the demo in %s: %s\n" % (emu.cache_root() / "demo", e))
+        return 1
+    status = run_config(parse_args(demo.pyemu_args(elf) + argv))
+    if status == demo.EXPECTED_STATUS:
+        return 0
+    sys.stderr.write("pyemu demo: the demo ended with status %r instead of %d (it did not finish as expected)\n"
+                     % (status, demo.EXPECTED_STATUS))
+    return status if isinstance(status, int) and status not in (0, demo.EXPECTED_STATUS) else 1
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv and argv[0] == "demo":
-            from .demo import main as demo_main
-            return demo_main(argv[1:])
+            return run_demo(argv[1:])
         if argv and argv[0] == "show":
-            from .debug.show import main as show_main
+            from .debug.show import main as show_main      # deferred: show imports the translator
             return show_main(argv[1:])
         cfg = parse_args(argv)
         return run_config(cfg)

@@ -29,7 +29,8 @@ import signal
 import sys
 import threading
 
-from .devices.chardev_stdio import restore_terminal
+from .devices.chardev import parse_spec
+from .devices.chardev.stdio import restore_terminal
 
 TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
@@ -44,7 +45,6 @@ def check_options(serial, debugcon=None, monitor=None, display=None):
     -monitor none|stdio (the human monitor: emu/debug/monitor.py) and -display
     none are accepted as QEMU spells them; pyemu has no display.  Raises
     ValueError with a one-line message."""
-    from .devices.chardev import parse_spec
     for spec in list(serial) + ([debugcon] if debugcon else []):
         parse_spec(spec)
     if monitor is not None and monitor not in MONITOR_SPECS:

@@ -13,8 +13,9 @@ import threading
 from .clock import Clock
 from .cpu import hflags as H
 from .cpu import model
-from .cpu.state import CS, EXC_HAS_ERROR, EXC_SOFTWARE, SS, CpuState
+from .cpu.state import CS, EXC_HAS_ERROR, EXC_SOFTWARE, REG_NAMES32, SEG_NAMES, SS, CpuState
 from .cpu.vectors import Vector, vector_name
+from .block import DiskError
 from .block.drive import open_drives
 from .board import PcBoard
 from .devices.base import IoBus
@@ -177,7 +178,6 @@ class Machine:
         """32-bit protected mode with flat 4 GB segments, paging and interrupts off:
         the entry state of the multiboot and Linux 32-bit boot protocols.
         regs: {"eax": value, ...}; every other general register is 0."""
-        from .cpu.state import REG_NAMES32
         cpu = self.cpu
         cpu.cr[0] = H.CR0_PE | H.CR0_ET
         code = H.DESC_P | H.DESC_S | H.DESC_CODE | H.DESC_RW | H.DESC_ACCESSED | H.DESC_B | H.DESC_G
@@ -209,7 +209,6 @@ class Machine:
 
     def format_registers(self):
         """A register dump in the style of QEMU's -d cpu."""
-        from .cpu.state import REG_NAMES32, SEG_NAMES
         cpu = self.cpu
         regs = " ".join("%s=%08x" % (n.upper(), cpu.regs[k] & 0xFFFFFFFF) for k, n in enumerate(REG_NAMES32))
         fl = self.eflags()
@@ -450,7 +449,7 @@ class Machine:
         self.wake.set()
 
     def stop_unimplemented(self):
-        from .frontend.disasm import disassemble
+        from .frontend.disasm import disassemble     # deferred: capstone, for this message only
         cpu = self.cpu
         lin = (cpu.seg[CS].base + cpu.eip) & 0xFFFFFFFF
         try:
@@ -722,7 +721,6 @@ class Machine:
     def close_drives(self):
         """Flush and close every image (and drop its lock); every way out of pyemu
         that runs Python comes through here (emu/cli.py run_config's finally)."""
-        from .block import DiskError
         drives, self.drives = self.drives, {}
         error = None
         for _, image in drives.values():

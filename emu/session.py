@@ -33,6 +33,7 @@ The pytest fixture `guest_session` (emu/testing.py) starts sessions and kills
 them when the test ends.  GuestSession(argv) runs any other command the same
 way (another emulator, or a plain shell in tests of this module).
 """
+import ctypes
 import itertools
 import os
 import pathlib
@@ -85,7 +86,6 @@ def _die_with_parent():
     """In the child: be killed if the parent thread dies (Linux prctl PR_SET_PDEATHSIG),
     so a test process that is killed cannot leave guests running."""
     try:
-        import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)      # PR_SET_PDEATHSIG = 1
     except (OSError, AttributeError):
@@ -176,7 +176,7 @@ class GuestSession:
         """Run one QMP command in the session's pyemu (qemu.qmp's synchronous
         client); returns its result, raises SessionError with the monitor's
         answer when it fails."""
-        from qemu.qmp import ExecuteError
+        from qemu.qmp import ExecuteError     # deferred: qemu.qmp (asyncio), only for sessions that use QMP
         from qemu.qmp.legacy import QEMUMonitorProtocol
         if self._qmp_path is None:
             raise SessionError("this session's emulator has no QMP socket (start it with GuestSession.start)")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .config import MachineConfig
 from .cpu import hflags as H
 from .cpu.state import CS, EXC_HAS_ERROR, REG_NAMES32
+from .machine import Machine
 from .translator import lazyflags as LF
 
 CODE_ADDR = 0x10000
@@ -31,7 +32,6 @@ class SnippetResult:
 
 class Snippet:
     def __init__(self, bits=32, ram_mb=4, ir_opt=2, codegen_opt=2):
-        from .machine import Machine
         cfg = MachineConfig(ram_mb=ram_mb, serial=["null"])
         self.machine = Machine(cfg)
         self.machine.translator.engine.ir_opt = ir_opt

@@ -54,7 +54,7 @@ from emu.translator.baseline.table import Table
 from emu.translator.baseline.variant import VariantInsn
 from emu.translator.block import emit_instruction
 from emu.translator.exits import EXIT_MISS, EXIT_REQUEST
-from emu.translator.gen import TranslationError
+from emu.translator.errors import TranslationError
 from emu.translator.irstate import (I32, I64, I8, JUMP_ENTRY_IR, PTR, TB_FN, c32, c64, load_field,
                                     load_function_pointer, store_field)
 from emu.translator.jit import JitEngine, add_symbol

@@ -8,7 +8,7 @@ import pathlib
 import tempfile
 
 from .. import cache_root
-from ..demo import ToolchainError, build_elf
+from .toolchain import ToolchainError, build_elf
 
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2] / "bios"
 MAIN = "bios.S"

@@ -12,6 +12,8 @@ import struct
 import sys
 import threading
 
+from ..translator.helpers.common import set_eflags
+
 SIGINT, SIGTRAP = 2, 5
 
 TARGET_XML = """<?xml version="1.0"?>
@@ -160,7 +162,6 @@ class GdbStub:
         return out
 
     def _set_reg(self, n, raw):
-        from ..translator.helpers.common import set_eflags
         m, cpu = self.m, self.m.cpu
         if n < 8:
             cpu.regs[n] = struct.unpack("<I", raw[:4])[0]

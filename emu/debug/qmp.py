@@ -27,7 +27,7 @@ import threading
 import time
 
 from .. import __version__
-from ..devices.chardev_socket import server_options
+from ..devices.chardev.tcp import server_options
 from .monitor import HumanMonitor, MonitorError
 
 FORMS = "unix:PATH,server,nowait or tcp:[HOST]:PORT,server,nowait (server=on,wait=off also)"

@@ -18,10 +18,12 @@ import llvmlite.binding as llvm
 
 from ..cpu import hflags as H
 from ..frontend import tables as T
+from ..frontend.asm import AsmError, assemble
 from ..frontend.decoder import decode
 from ..frontend.disasm import format_listing
 from ..translator.block import Insn, emit_block
-from ..translator.jit import JitEngine
+from ..translator.jit import JitEngine, _run_passes
+from .stencilview import baseline_view
 
 STAGES = ("guest", "decoded", "baseline", "ir", "opt", "host")
 
@@ -86,9 +88,7 @@ def show_block(code, address=0x1000, bits=32, cpl=0):
     mod = llvm.parse_assembly(ir_text)
     mod.triple = engine.triple
     mod.data_layout = engine.data_layout
-    from ..translator.jit import _run_passes
     _run_passes(mod, engine.target_machine, 2)
-    from .stencilview import baseline_view
     return BlockView(
         guest_asm=format_listing(code[:offset], address, bits),
         decoded="\n".join(_describe(r) for r in recs[:len(insns)]),
@@ -113,7 +113,6 @@ def main(argv):
         p.error("give the code either as hex bytes or with --asm")
     bits = 16 if args.bits16 else 32
     if args.asm is not None:
-        from ..frontend.asm import AsmError, assemble
         try:
             code = assemble(args.asm, int(args.address, 0), bits)
         except AsmError as e:

@@ -8,6 +8,7 @@ benchmarks (benchmarks/boot.py) read the JSON.
 """
 import json
 import os
+import sys
 import time
 
 from ..translator.exits import NAMES
@@ -147,5 +148,4 @@ def report(machine, clock, log, exit_status):
         try:
             write_json(path, stats)
         except OSError as e:
-            import sys
             sys.stderr.write("pyemu: cannot write %s=%s: %s\n" % (STATS_ENV, path, e.strerror))

@@ -6,6 +6,9 @@ on a CPU of its own (flat, paging off) whose memory is the shown code, into
 a small arena of its own: what is shown is what pyemu runs.
 """
 import ctypes
+import platform
+
+import capstone
 
 import numpy as np
 
@@ -16,12 +19,10 @@ from ..translator.baseline import coldpath
 from ..translator.baseline.tier import BaselineTier
 from ..translator.cnp import Arena
 from ..translator.cnp.relocs import R_INDEX, R_TARGET, TARGET_ADDR, TARGET_VALUE
+from ..translator.runtime import runtime
 
 
 def _disassemble(code, address):
-    import platform
-
-    import capstone
     arm = platform.machine().lower() in ("aarch64", "arm64")
     md = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM) if arm else \
         capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
@@ -52,7 +53,6 @@ class _Flat:
 
 def baseline_view(code, address=0x1000, bits=32, cpl=0):
     """The text of the baseline stage for the block at the start of code."""
-    from ..translator.runtime import runtime
     flat = _Flat(bytes(code), address, bits)
     hflags = (H.HF_CS32 | H.HF_SS32 | H.HF_PE if bits == 32 else 0) | cpl
     arena = Arena(size=4 << 20, fixed_size=1 << 20)

@@ -1,4 +1,5 @@
-"""`pyemu demo`: build the bundled bare-metal demo (demo.S) and boot it.
+"""The bundled bare-metal demo (demo.S): its image, built on demand, and the
+options that boot it; `pyemu demo` (emu/cli.py) builds and boots it.
 
 The demo is kept as GNU as source next to this file.  The first run assembles
 and links it (binutils: `as`, `ld`) into a multiboot ELF in the user's cache
@@ -14,11 +15,10 @@ and succeeds when the guest leaves through isa-debug-exit with code 0
 import hashlib
 import os
 import pathlib
-import platform
-import shutil
-import subprocess
-import sys
 import tempfile
+
+from .. import cache_root
+from ..boot.toolchain import build_elf, find_binutils
 
 HERE = pathlib.Path(__file__).resolve().parent
 SOURCE = HERE / "demo.S"
@@ -35,56 +35,6 @@ through isa-debug-exit.  Extra options go to pyemu, e.g.
 """
 
 
-class ToolchainError(Exception):
-    """The GNU assembler/linker is missing or failed (the message says what to do)."""
-
-
-def find_binutils():
-    """(as, ld) paths of a GNU binutils that can build 32-bit x86 ELF files.
-
-    On an x86 host the native `as`/`ld` do (with --32 / -m elf_i386); on
-    another host (pyemu runs wherever llvmlite does) a cross binutils is needed.
-    """
-    native_x86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i486", "i586", "i686", "x86")
-    candidates = [("as", "ld")] if native_x86 else []
-    candidates += [("x86_64-linux-gnu-as", "x86_64-linux-gnu-ld"), ("i686-linux-gnu-as", "i686-linux-gnu-ld")]
-    for as_name, ld_name in candidates:
-        as_path, ld_path = shutil.which(as_name), shutil.which(ld_name)
-        if as_path and ld_path:
-            return as_path, ld_path
-    if native_x86:
-        hint = "install binutils (e.g. 'apt install binutils' or 'dnf install binutils')"
-    else:
-        hint = ("install an x86 cross binutils (e.g. 'apt install binutils-x86-64-linux-gnu'); "
-                "the native 'as' of a %s host cannot assemble x86 code" % platform.machine())
-    raise ToolchainError("the GNU assembler and linker ('as', 'ld') were not found: " + hint)
-
-
-def build_elf(source, linker_script, out_elf, include_dirs=(), defsyms=(), workdir=None):
-    """Assemble one GNU as source (--32) and link it with linker_script into out_elf.
-
-    include_dirs: searched by .include and .incbin.  defsyms: (name, value)
-    pairs for --defsym.  Raises ToolchainError with the tools' messages."""
-    as_path, ld_path = find_binutils()
-    out_elf = pathlib.Path(out_elf)
-    workdir = pathlib.Path(workdir) if workdir else out_elf.parent
-    obj = workdir / (out_elf.stem + ".o")
-    as_cmd = [as_path, "--32", "-o", str(obj)]
-    for d in include_dirs:
-        as_cmd += ["-I", str(d)]
-    for name, value in defsyms:
-        as_cmd += ["--defsym", "%s=%s" % (name, value)]
-    as_cmd.append(str(source))
-    ld_cmd = [ld_path, "-m", "elf_i386", "-nostdlib", "-static", "--build-id=none",
-              "-T", str(linker_script), "-o", str(out_elf), str(obj)]
-    for cmd in (as_cmd, ld_cmd):
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if p.returncode != 0:
-            raise ToolchainError("%s failed (exit status %d):\n%s"
-                                 % (os.path.basename(cmd[0]), p.returncode, p.stdout.rstrip()))
-    return out_elf
-
-
 def _build_key():
     """A hash of what the image is built from (the tools are not part of it, so
     an image already built keeps working if binutils is removed later)."""
@@ -97,7 +47,6 @@ def _build_key():
 
 def demo_image(cache_dir=None):
     """The path of the built demo ELF, building it if the source changed."""
-    from .. import cache_root
     cache_dir = pathlib.Path(cache_dir) if cache_dir else cache_root() / "demo"
     key = _build_key()
     elf = cache_dir / "demo.elf"
@@ -120,26 +69,6 @@ def demo_image(cache_dir=None):
     return elf
 
 
-def main(argv):
-    """`pyemu demo [options]`: returns 0 when the demo ran and exited as expected."""
-    from .. import cache_root
-    from ..cli import parse_args, run_config
-    argv = list(argv)
-    if any(a in ("-h", "-help", "--help") for a in argv):
-        sys.stdout.write(USAGE % (cache_root() / "demo"))
-        return 0
-    try:
-        elf = demo_image()
-    except ToolchainError as e:
-        sys.stderr.write("pyemu demo: %s\n" % e)
-        return 1
-    except OSError as e:
-        sys.stderr.write("pyemu demo: cannot build the demo in %s: %s\n" % (cache_root() / "demo", e))
-        return 1
-    cfg = parse_args(["-kernel", str(elf), "-nographic", "-no-reboot", "-device", DEBUG_EXIT] + argv)
-    status = run_config(cfg)
-    if status == EXPECTED_STATUS:
-        return 0
-    sys.stderr.write("pyemu demo: the demo ended with status %r instead of %d (it did not finish as expected)\n"
-                     % (status, EXPECTED_STATUS))
-    return status if isinstance(status, int) and status not in (0, EXPECTED_STATUS) else 1
+def pyemu_args(elf):
+    """The pyemu options that boot the built demo (extra options go after them)."""
+    return ["-kernel", str(elf), "-nographic", "-no-reboot", "-device", DEBUG_EXIT]

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+from pathlib import Path
 
 from .. import cache_root
 from .errors import ImageError
@@ -40,7 +41,6 @@ def image_root():
 
 class Cache:
     def __init__(self, root=None):
-        from pathlib import Path
         self.root = Path(os.path.abspath(root if root is not None else image_root()))
         self.downloads = self.root / "downloads"
         self.src = self.root / "src"

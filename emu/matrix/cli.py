@@ -96,6 +96,7 @@ def main(argv=None):
         print("pyemu-test: %s" % e, file=sys.stderr)
         return 2
 
+    # deferred: --help and a wrong matrix file answer before the runner imports the guests' machinery
     from .runner import run_matrix
     progress = _Progress(sys.stderr, not args.quiet)
     t0 = time.monotonic()

@@ -23,8 +23,10 @@ resolves from its own image cache.
 """
 import dataclasses
 import functools
+import logging
 import os
 import pathlib
+import re
 import signal
 import socket
 import tempfile
@@ -33,6 +35,9 @@ import time
 import traceback
 import uuid
 
+from .. import images
+from ..booted import start_booted
+from ..session import GuestSession, SessionError, SessionExited, SessionTimeout
 from .spec import DEFAULT_APPEND, Matrix, load_matrix
 
 POWEROFF_TIMEOUT = 30.0     # `reboot -f` to pyemu's exit (it saves its caches on the way)
@@ -103,7 +108,6 @@ def _printf_chunks(data, width=SCRIPT_CHUNK):
 def _resolve(config):
     """kernel, initrd, append of a configuration (an image is looked up on this machine)."""
     if config.image is not None:
-        from .. import images
         img = images.find(config.image)     # never a build here: N workers would build it N times
         if img is None:
             raise RuntimeError("image %r is not built on %s: run `pyemu-images build %s` there"
@@ -121,7 +125,7 @@ def _report(topic, msg):
     if not topic:
         return
     try:
-        from distributed import get_worker
+        from distributed import get_worker      # deferred: the matrix extra's, heavy (0.3 s)
         get_worker().log_event(topic, msg)
     except Exception:           # not in a worker (run_case called directly), or an old worker
         pass
@@ -129,7 +133,7 @@ def _report(topic, msg):
 
 def _worker_address():
     try:
-        from distributed import get_worker
+        from distributed import get_worker      # deferred: the matrix extra's, heavy (0.3 s)
         return get_worker().address
     except Exception:
         return None
@@ -142,9 +146,6 @@ def _first_line(exc):
 def run_case(case, task_id=None, topic=None):
     """Run one case here (a Dask task, or directly); returns a Result, never raises
     for the guest's sake, and leaves no emulator running."""
-    from ..booted import start_booted
-    from ..session import GuestSession, SessionError, SessionExited, SessionTimeout
-
     config, test = case.config, case.test
     res = Result(config=config.name, test=test.name, worker="%s:%d" % (socket.gethostname(), os.getpid()))
     t0 = time.monotonic()
@@ -254,7 +255,6 @@ def run_case(case, task_id=None, topic=None):
 
 
 def _search(pattern, text):
-    import re
     return re.search(pattern, text, re.M) is not None
 
 
@@ -303,7 +303,6 @@ class _Events:
 
 def _build_images(matrix):
     """Build (once, here, with progress on stderr) the images a local run needs."""
-    from .. import images
     for name in sorted({c.image for c in matrix.configs if c.image is not None}):
         try:
             images.ensure(name)
@@ -312,7 +311,7 @@ def _build_images(matrix):
 
 
 def _start_cluster(scheduler, workers):
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster     # deferred: the matrix extra's, heavy (0.3 s)
     if scheduler:
         client = Client(scheduler, timeout=30)
         try:
@@ -322,7 +321,6 @@ def _start_cluster(scheduler, workers):
             raise RuntimeError("the cluster at %s has no workers" % scheduler) from None
         return client, None
     n = workers or os.cpu_count() or 1
-    import logging
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                            memory_limit=0, silence_logs=logging.ERROR)
     return Client(cluster), cluster

@@ -208,7 +208,7 @@ def parse_matrix(data, base_dir=".", source="<matrix>", timeout=None, check_file
         if "initrd" in t and "kernel" not in t:
             raise MatrixError("%s: 'initrd' without 'kernel'" % where)
         if "image" in t:
-            from ..images.build import DISKS, IMAGES
+            from ..images.build import DISKS, IMAGES    # deferred: only a matrix naming an image needs it
             usable = [n for n in IMAGES if n not in DISKS]      # a disk image has no initrd to boot
             if t["image"] not in usable:
                 raise MatrixError("%s: unknown image %r (images with an initrd: %s)"

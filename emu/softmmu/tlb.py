@@ -15,11 +15,13 @@ page-table entry allows the write with the dirty bit already set, so every
 write that needs attention (self-modifying code, dirty-bit update, ROM)
 misses the fast path.
 """
+import ctypes
+
 import numpy as np
 from numba import carray, cfunc, njit, types
 
 from ..cpu.mem_status import MEM_CODE, MEM_FAULT, MEM_MMIO, MEM_OK
-from ..cpu.state import INVALID_TAG, MMU_INDEXES, TLB_SIZE
+from ..cpu.state import INVALID_TAG, MMU_INDEXES, TLB_SIZE, CpuStateDesc, TlbEntry
 from . import phys as P
 from .native import read_host, state_view, u32_ptr, u64_ptr, u8_ptr, write_host
 from .paging import ACC_WRITE, N_ASIDS, T_OK, translate
@@ -224,8 +226,6 @@ def softmmu_write(sp, lin, size, value, mmu):
 
 def tlb_array(state):
     """A numpy view of the state's TLB entries, shape (MMU_INDEXES, TLB_SIZE)."""
-    from ..cpu.state import CpuStateDesc, TlbEntry
-    import ctypes
     dt = np.dtype(TlbEntry.ctype())
     addr = ctypes.addressof(state) + CpuStateDesc.offset("tlb")
     buf = (ctypes.c_uint8 * (dt.itemsize * MMU_INDEXES * TLB_SIZE)).from_address(addr)

@@ -12,7 +12,8 @@ import llvmlite.ir as ir
 from ..cpu import hflags as H
 from ..cpu.vectors import Vector
 from ..frontend import tables as T
-from .gen import IRGen, TranslationError
+from .errors import TranslationError
+from .gen import IRGen
 from .semantics import lookup
 
 

@@ -11,6 +11,7 @@ leave native code, and the run loop re-raises it.
 import ctypes
 
 from ..cpu.faults import GuestFault
+from .errors import TranslationError
 from .exits import HELPER_FAULT, HELPER_STOP
 
 _machines = {}      # CpuState address -> machine (the object with the handlers)
@@ -42,7 +43,6 @@ def helper_numbering():
 
 
 def helper_id(name):
-    from .gen import TranslationError
     if name not in _helper_ids:
         raise TranslationError("no Python helper %s" % name)
     return _helper_ids[name]

@@ -29,11 +29,15 @@ import pathlib
 import sys
 import tempfile
 
+import llvmlite
+import llvmlite.binding as llvm
 import numpy as np
 
+from .. import _source_hash
 from .baseline.table import Table
 from .callbacks import helper_numbering
-from .cnp import LibraryFileError, StencilLibrary
+from .cnp import LibraryFileError, StencilLibrary, host_triple
+from .cnp.library import S_OFFSET, S_RELOC_BEGIN, S_RELOC_END, S_SIZE
 from .baseline.stencilset import merge
 
 FORMAT = 1
@@ -54,10 +58,6 @@ class HotEntry:
 def fingerprint():
     """What cached code depends on: the translator's sources, the helpers'
     numbering, LLVM, the host."""
-    import llvmlite
-    import llvmlite.binding as llvm
-    from .. import _source_hash
-    from .cnp import host_triple
     h = hashlib.sha256()
     for part in (_source_hash(), json.dumps(helper_numbering()), llvmlite.__version__, host_triple(),
                  llvm.get_host_cpu_name(), str(FORMAT)):
@@ -167,7 +167,7 @@ class CodeCache:
 
     @contextlib.contextmanager
     def _locked(self, shared=False):
-        import fcntl
+        import fcntl       # deferred: POSIX only; without it there is no cache, not no pyemu
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.lock_path, "a+") as f:
             fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
@@ -228,7 +228,6 @@ class CodeCache:
 
 def _subset(lib, names):
     """A library of the named stencils of lib only (in that order)."""
-    from .cnp.library import S_OFFSET, S_RELOC_BEGIN, S_RELOC_END, S_SIZE
     ids = [lib.stencil_id(n) for n in names]
     code, stencils, relocs = [], [], []
     at = nrel = 0

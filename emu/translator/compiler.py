@@ -23,7 +23,7 @@ import llvmlite.ir as ir
 from .baseline.stencilgen import stencil_ir
 from .cnp import build_library
 from .codecache import HotEntry
-from .gen import TranslationError
+from .errors import TranslationError
 from .hot import emit_hot_block
 
 BATCH = 8                   # blocks compiled in one LLVM module at most

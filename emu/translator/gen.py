@@ -28,6 +28,7 @@ from ..frontend import tables as T
 from . import lazyflags as LF
 from .exits import (EXIT_EXCEPTION, EXIT_HLT, EXIT_HOT, EXIT_REQUEST, EXIT_STOP, HELPER_FAULT, HELPER_JUMP,
                     HELPER_STOP)
+from .errors import TranslationError
 from .irstate import (I8, I16, I32, I64, INT_TYPES, PTR, TB_FN, c32, c64, const, field_ptr,
                       load_field, load_function_pointer, opaque_global, store_field)
 from . import callbacks
@@ -39,10 +40,6 @@ from .operands import BlockRel, Hole
 PAGE_MASK = 0xFFFFF000
 N_SLOTS = 2     # direct (chainable) exits per block: taken / not taken
 DR6_BS = 1 << 14   # DR6: the #DB came from single-stepping (EFLAGS.TF)
-
-
-class TranslationError(Exception):
-    """The translator cannot translate this instruction (a bug or a gap)."""
 
 
 class _Snapshot:

@@ -200,7 +200,9 @@ def build_runtime_ir():
 
 class Runtime:
     def __init__(self):
-        from ..fpu import native as fpu_native      # the x87 soft-float entry points
+        # the x87 soft-float entry points; deferred: importing them compiles (or loads)
+        # their numba @cfunc, which only a machine's runtime needs
+        from ..fpu import native as fpu_native
         # every symbol generated code may name: {name: address} (the copy-and-patch
         # tier binds its stencils to these too)
         self.symbols = {"softmmu_read": softmmu.softmmu_read.address,

@@ -21,8 +21,11 @@ PYEMU_HOT=N sets the tier-up threshold.
 import ctypes
 import gc
 import os
+import platform
+import sys
 import time
 
+import llvmlite.ir as ir
 import numpy as np
 
 from ..cpu import hflags as H
@@ -34,10 +37,13 @@ from ..softmmu.linear import translate_array
 from ..softmmu.native import STATE_DTYPE
 from ..softmmu.paging import ACC_CODE, ACC_PEEK, T_OK
 from .block import Insn, emit_block
-from .gen import IRGen, TranslationError
+from .errors import TranslationError
+from .gen import IRGen
+from .copypatch import CopyPatchTiers
 from .exits import EXIT_DEBUG
 from .jit import JitEngine
-from .objcache import ObjectCache
+from .runtime import runtime
+from .objcache import ObjectCache, objects_root
 from ..softmmu.paging import TLB_GLOBAL
 from .tbcache import GLOBAL_ASID, TranslationBlock, TranslationCache, jump_key
 from .baseline import coldpath as cp_status
@@ -52,8 +58,6 @@ BLOCK_LOG_ITEMS = frozenset(("in_asm", "op", "op_opt", "out_asm", "exec", "cpu")
 def baseline_supported():
     """Copy-and-patch needs relocations it knows (x86-64, AArch64) and a
     little-endian host (holes.py: the 8-bit registers' offsets)."""
-    import platform
-    import sys
     return sys.byteorder == "little" and platform.machine().lower() in ("x86_64", "amd64", "aarch64", "arm64")
 
 MAX_BLOCK_INSNS = 64
@@ -178,9 +182,6 @@ class Translator:
         self.cp = None                  # copy-and-patch: the baseline tier, O2 in the background (copypatch.py)
         block_log = log is not None and bool(log.items & BLOCK_LOG_ITEMS)
         if self.tier in (None, 0) and not block_log and baseline_from_env() and baseline_supported():
-            from .copypatch import CopyPatchTiers
-            from .objcache import objects_root
-            from .runtime import runtime
             self.hot_threshold = hot_threshold or hot_threshold_from_env(BASELINE_HOT_THRESHOLD)
             self.cp = CopyPatchTiers(runtime().symbols, ctypes.addressof(cpu),
                                      None if self.tier == 0 else self.hot_threshold,
@@ -579,7 +580,6 @@ def _failing_index(insns, name, eip, cs_base, hflags):
 
 def _unimplemented_block(insn, name, eip, cs_base, hflags):
     """A one-instruction block that stops the machine with a clear report."""
-    import llvmlite.ir as ir
     module = ir.Module(name)
     g = IRGen(module, name, eip, cs_base, hflags, 1)
     g.begin(insn)
@@ -590,7 +590,6 @@ def _unimplemented_block(insn, name, eip, cs_base, hflags):
 
 def _breakpoint_block(insn, name, eip, cs_base, hflags):
     """A block that stops for the debugger before its first instruction runs."""
-    import llvmlite.ir as ir
     module = ir.Module(name)
     g = IRGen(module, name, eip, cs_base, hflags, 0)
     g.begin(insn)

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from emu.demo import build_elf
+from emu.boot.toolchain import build_elf
 from emu.session import REPO
 
 SRC = pathlib.Path(__file__).resolve().parent / "src"

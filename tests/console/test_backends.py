@@ -13,7 +13,7 @@ import pytest
 
 from emu.devices import chardev
 from emu.devices.chardev import ChardevError, open_backend, parse_spec
-from emu.devices.chardev_stdio import StdioBackend
+from emu.devices.chardev.stdio import StdioBackend
 
 
 def read_until(backend, n, timeout=10):

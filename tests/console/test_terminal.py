@@ -103,7 +103,7 @@ def test_typed_input_echoes_and_ctrl_c_goes_to_the_guest(pty_pyemu):
 
 def test_exception_restores_terminal():
     # an exception that escapes everything: the atexit handler restores the terminal
-    code = ("from emu.devices.chardev_stdio import StdioBackend, terminal_is_raw\n"
+    code = ("from emu.devices.chardev.stdio import StdioBackend, terminal_is_raw\n"
             "b = StdioBackend()\n"
             "b.start()\n"
             "print('RAW' if terminal_is_raw() else 'COOKED', flush=True)\n"

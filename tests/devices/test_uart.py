@@ -14,7 +14,7 @@ LCR, MCR, LSR, MSR, SCR = BASE + 3, BASE + 4, BASE + 5, BASE + 6, BASE + 7
 
 
 class Backend:
-    """A character back end with the input interface of chardev.py."""
+    """A character back end with the input interface of emu/devices/chardev."""
 
     def __init__(self):
         self.out = bytearray()

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from emu.demo import ToolchainError, build_elf  # noqa: F401  (re-exported for the tests)
+from emu.boot.toolchain import ToolchainError, build_elf  # noqa: F401  (re-exported for the tests)
 
 HERE = pathlib.Path(__file__).resolve().parent
 SRC = HERE / "src"

@@ -12,6 +12,7 @@ import pytest
 
 import emu
 import emu.demo as demo
+from emu import cli
 from tiers import TIERS
 
 from . import guestlib, tiered
@@ -82,7 +83,7 @@ def test_demo_rebuilds_when_the_source_changes(tmp_path, monkeypatch):
 def test_demo_without_binutils_says_install_binutils(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PYEMU_CACHE_DIR", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
-    status = demo.main([])
+    status = cli.main(["demo"])
     err = capsys.readouterr().err
     assert status == 1
     assert "install binutils" in err or "binutils-x86-64-linux-gnu" in err, err
@@ -90,7 +91,7 @@ def test_demo_without_binutils_says_install_binutils(tmp_path, monkeypatch, caps
 
 
 def test_demo_help(capsys):
-    assert demo.main(["--help"]) == 0
+    assert cli.main(["demo", "--help"]) == 0
     assert "pyemu demo" in capsys.readouterr().out
 
 

@@ -19,6 +19,7 @@ from ...cpu import hflags as H
 from ...frontend import tables as T
 from ...frontend.decoder import decode_block, new_records
 from .native import variant_code
+from .stencilset import StencilSet, default_directory, fingerprint
 
 MODES = (H.HF_PE | H.HF_SS32 | H.HF_CS32, H.HF_PE | H.HF_SS32 | H.HF_CS32 | 3, 0)
 PREFIXES = (b"", b"\x66", b"\xf3", b"\xf2")
@@ -57,12 +58,10 @@ def build_all(stencils, progress=None):
 
 def library_ready():
     """True when this build's stencil library exists on disk."""
-    from .stencilset import StencilSet, default_directory, fingerprint
     return (default_directory() / ("stencils-%s.npz" % fingerprint())).exists()
 
 
 def build_with_progress(quiet=False):
-    from .stencilset import StencilSet
 
     def progress(done, total, seconds):
         if not quiet:

@@ -33,16 +33,20 @@ block, with three differences:
 The block's own entry (budget and exit_request check, the execution counter
 of tiering) is the head stencil, `emit_head`.
 """
+import re
+
 import llvmlite.ir as ir
 
 from ...cpu import hflags as H
 from ...cpu.state import CpuStateDesc
+from ..block import emit_instruction
 from ..exits import EXIT_HOT, EXIT_REQUEST
-from ..gen import IRGen, TranslationError, _Snapshot
+from ..errors import TranslationError
+from ..gen import IRGen, _Snapshot
 from ..irstate import I8, I16, I32, I64, INT_TYPES, PTR, TB_FN, c32, c64, load_field, store_field, \
     load_function_pointer
 from ..operands import Hole, RegRef
-from .variant import SEG
+from .variant import SEG, VariantInsn
 
 HOLE_RANGE = (0, 1 << 32)
 REGS_OFFSET = CpuStateDesc.offset("regs")
@@ -93,7 +97,6 @@ def _stencil_function(module, name):
 
 def stencil_ir(module):
     """The module's text with every stencil's string attributes."""
-    import re
     text = re.sub(r'^(define [^\n]*\)) nounwind', r'\1 nounwind ' + STRING_ATTRS, str(module), flags=re.M)
     # llvmlite drops dso_local on declarations; without it LLVM reaches holes
     # through a GOT (cnp/contract.py)
@@ -309,8 +312,6 @@ def emit_stencil(module, key):
     """The stencil of one instruction variant (variant.VariantKey) into module;
     returns its StencilGen (exit_roles: what each direct exit targets).
     TranslationError when the variant cannot be a stencil."""
-    from ..block import emit_instruction           # block.py imports the semantics, which import gen
-    from .variant import VariantInsn
     name = stencil_name(key)
     g = StencilGen(module, name, key.hflags)
     try:

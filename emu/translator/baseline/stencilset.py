@@ -26,13 +26,17 @@ import threading
 import time
 
 import numpy as np
+import llvmlite
+import llvmlite.binding as llvm
 import llvmlite.ir as ir
+
+from ... import _source_hash, cache_root
 
 from ..cnp import LibraryFileError, StencilLibrary, build_library, host_triple
 from ..cnp.library import S_OFFSET, S_RELOC_BEGIN, S_RELOC_END
 from ..cnp.relocs import R_ADDEND, R_INDEX, R_TARGET, TARGET_ADDR, TARGET_RODATA, TARGET_RUNTIME, TARGET_VALUE
 from ..callbacks import helper_numbering
-from ..gen import TranslationError
+from ..errors import TranslationError
 from ..operands import ROLE_IDS, ROLE_NAMES
 from .native import key_of_code
 from .stencilgen import emit_exit, emit_head, emit_stencil, stencil_ir, stencil_name
@@ -57,9 +61,6 @@ class StencilInfo:
 def fingerprint():
     """What the stencils depend on: the translator's sources, the helpers'
     numbering (stencils call them by number), LLVM, the host."""
-    import llvmlite
-    import llvmlite.binding as llvm
-    from ... import _source_hash
     h = hashlib.sha256()
     for part in (_source_hash(), json.dumps(helper_numbering()), llvmlite.__version__, host_triple(),
                  llvm.get_host_cpu_name()):
@@ -68,7 +69,6 @@ def fingerprint():
 
 
 def default_directory():
-    from ... import cache_root
     return cache_root() / "stencils"
 
 

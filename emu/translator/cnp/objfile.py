@@ -305,7 +305,7 @@ def _kind(arch, rtype, stencil, symbol):
 
 
 def _elf_type_name(arch, rtype):
-    from elftools.elf.enums import ENUM_RELOC_TYPE_AARCH64, ENUM_RELOC_TYPE_x64
+    from elftools.elf.enums import ENUM_RELOC_TYPE_AARCH64, ENUM_RELOC_TYPE_x64  # deferred: as in read_object
     table = ENUM_RELOC_TYPE_x64 if arch == X86_64 else ENUM_RELOC_TYPE_AARCH64
     for name, number in table.items():
         if number == rtype:

@@ -10,7 +10,7 @@ from ...cpu import descriptors as D
 from ...cpu.faults import GuestFault
 from ...cpu.state import CS, DS, ES, FS, GS, SS
 from ...cpu.vectors import Vector
-from .common import set_eflags
+from .common import GuestStack, set_eflags
 
 JMP, CALL, INT, IRET = range(4)
 
@@ -108,7 +108,6 @@ def switch(m, selector, reason, next_eip, error_code=None):
         _load_task_segments(m, segs)
     m.update_hflags()
     if error_code is not None:
-        from .common import GuestStack
         st = GuestStack.current(m)
         st.push(error_code, 4 if new32 else 2)
         st.commit()

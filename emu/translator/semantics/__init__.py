@@ -11,7 +11,7 @@ every mnemonic of the opcode table (emu/frontend/opcodes.py) has its `op_*`,
 and every `op_*` is some row's mnemonic.
 """
 from ...frontend import tables as T
-from ..gen import TranslationError
+from ..errors import TranslationError
 from . import alu, bcd, bits, control, data, flagops, muldiv, shift, stack, string, system, x87
 
 FAMILIES = (alu, bcd, bits, control, data, flagops, muldiv, shift, stack, string, system, x87)

@@ -27,7 +27,7 @@ import os
 import termios
 import threading
 
-from .chardev import CharBackend, OutputPump, fd_reader, fd_sink
+from .base import CharBackend, OutputPump, fd_reader, fd_sink
 
 ESCAPE = 0x01               # Ctrl-A
 

@@ -1,24 +1,10 @@
-"""Character back ends: where a serial port's (or the debug console's) bytes go and come from.
+"""What character back ends are made of, and the back ends that need nothing else.
 
-Every back end has the same interface; the UART and the debug console use only it:
-
-    write(data)            guest output.  Never blocks the emulator for long and never
-                           drops data: fd and socket back ends hand it to an OutputPump
-                           thread; only when the reader has fallen megabytes behind does
-                           write() wait for it.
-    read(n) -> bytes       non-blocking: up to n bytes of input already received, b"" if
-                           none.  Bytes not taken stay queued (the UART takes what its
-                           FIFO has room for, so piped input is never lost).
-    set_input_notify(cb)   cb() is called, from any thread, when new input arrives
-                           (spurious calls are allowed).
-    start(on_quit=None)    the guest is about to run: take the terminal, wait for a TCP
-                           client, ...  on_quit(status, message) stops the machine (Ctrl-A x
-                           on the console, the reader of stdout gone).
-    flush()                wait (a bounded time) until written output has left pyemu.
-    close()                release everything (restores the terminal); idempotent.
-
-Specs use QEMU's spellings (see open_backend); a bad one is a ChardevError (a
-ValueError) with a one-line message listing the valid forms.
+The pieces (InputQueue, OutputPump, fd_sink, fd_reader) and CharBackend, the
+interface every back end has (described in emu/devices/chardev/__init__.py);
+null, file:PATH and the in-memory BufferBackend.  The back ends on host file
+descriptors, sockets and pyemu's own terminal are in fd.py, tcp.py and
+stdio.py; __init__.py maps a spec to its back end.
 """
 import atexit
 import os
@@ -26,10 +12,6 @@ import select
 import sys
 import threading
 import weakref
-
-VALID_SPECS = ("stdio, mon:stdio, null, none, file:PATH, pipe:PATH, pty, "
-               "tcp:[HOST]:PORT[,server][,nowait]")
-
 
 class ChardevError(ValueError):
     """A character device spec that is wrong or cannot be opened (one-line message)."""
@@ -311,48 +293,3 @@ class BufferBackend(CharBackend):
     def feed(self, data):
         """Input as if typed: the device can read() it."""
         self.input.put(bytes(data))
-
-
-# --- specs ----------------------------------------------------------------------------------
-
-def parse_spec(spec):
-    """A QEMU-style spec -> (kind, options) without opening anything (ChardevError if bad)."""
-    if not isinstance(spec, str) or not spec:
-        raise ChardevError("empty character device spec (valid: %s)" % VALID_SPECS)
-    if spec in ("stdio", "mon:stdio"):
-        return "stdio", {}
-    if spec in ("null", "none"):
-        return "null", {}
-    if spec == "pty":
-        return "pty", {}
-    for prefix in ("file:", "pipe:"):
-        if spec.startswith(prefix):
-            path = spec[len(prefix):]
-            if not path:
-                raise ChardevError("'%s' needs a path (valid: %s)" % (spec, VALID_SPECS))
-            return prefix[:-1], {"path": path}
-    if spec.startswith("tcp:"):
-        from .chardev_socket import parse_tcp
-        return "tcp", parse_tcp(spec)
-    raise ChardevError("unknown character device '%s' (valid: %s)" % (spec, VALID_SPECS))
-
-
-def open_backend(spec):
-    """Open the back end a spec names: stdio (mon:stdio), null (none), file:PATH,
-    pipe:PATH (PATH.in/PATH.out if they exist), pty, tcp:HOST:PORT[,server][,nowait]."""
-    kind, opts = parse_spec(spec)
-    if kind == "stdio":
-        from .chardev_stdio import StdioBackend
-        return StdioBackend()
-    if kind == "null":
-        return NullBackend()
-    if kind == "file":
-        return FileBackend(opts["path"])
-    if kind == "pipe":
-        from .chardev_fd import PipeBackend
-        return PipeBackend(opts["path"])
-    if kind == "pty":
-        from .chardev_fd import PtyBackend
-        return PtyBackend()
-    from .chardev_socket import TcpBackend
-    return TcpBackend(**opts)

@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 
-from .chardev import CharBackend, ChardevError, OutputPump
+from .base import CharBackend, ChardevError, OutputPump
 
 TCP_FORM = "tcp:[HOST]:PORT[,server][,nowait]"
 

@@ -14,7 +14,8 @@ import os
 import sys
 import termios
 
-from .chardev import CharBackend, ChardevError, OutputPump, fd_reader, fd_sink
+from .base import CharBackend, ChardevError, OutputPump, fd_reader, fd_sink
+from .stdio import raw_attributes
 
 
 def _open_rdwr(path):
@@ -76,7 +77,6 @@ class PtyBackend(CharBackend):
 
     def __init__(self):
         super().__init__()
-        from .chardev_stdio import raw_attributes
         self.master, self.slave = os.openpty()
         attrs = raw_attributes(termios.tcgetattr(self.slave))
         attrs[1] &= ~termios.OPOST          # the line itself is raw both ways, like a serial cable
