@@ -8,6 +8,7 @@ from ...cpu import hflags as H
 from ...cpu.state import EAX, EDX, EXC_INT1, EXC_INT_N, EXC_SOFTWARE
 from ...cpu.vectors import Vector
 from ...frontend import tables as T
+from ..irstate import load_field
 
 
 def op_nop(g, insn):
@@ -142,13 +143,11 @@ def op_str(g, insn):
 
 
 def _store_selector(g, insn, which):
-    from ..irstate import load_field
     sel = g.b.trunc(load_field(g.b, g.s, which, "selector"), g.ty(2))
     g.write(insn, 0, sel if g.is_memory(insn, 0) else g.zext(sel, insn.opsize))
 
 
 def op_smsw(g, insn):
-    from ..irstate import load_field
     cr0 = g.b.trunc(load_field(g.b, g.s, "cr", 0), g.ty(4))
     g.write(insn, 0, g.trunc(cr0, 2) if g.is_memory(insn, 0) else g.trunc(cr0, insn.opsize))
 
