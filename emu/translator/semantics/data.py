@@ -33,7 +33,8 @@ def ss_shadow(g):
 
 
 def load_segment(g, seg, selector):
-    """Load segment register `seg` (descriptor checks in Python: helpers/segments.py)."""
+    """Load segment register `seg` (descriptor checks in Python: helper_load_seg in
+    helpers/system.py)."""
     g.call_python("helper_load_seg", g.const(seg, 4), g.zext(selector, 4))
 
 
