@@ -350,9 +350,10 @@ def _check_readable(path, what):
 
 def run_config(cfg):
     """Build the machine for cfg, boot it, run it; returns the exit status."""
+    # deferred, as the machine is (the top of this file says why); the run's
+    # clock starts first, so that its time counts the imports after it
     from .debug.stats import RunClock, report
-    clock = RunClock()      # first: the run's time counts the imports below
-    # deferred, as the machine is (the top of this file says why)
+    clock = RunClock()
     from .boot import BootError
     from .console import attached
     from .debug.log import open_log
