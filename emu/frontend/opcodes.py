@@ -7,6 +7,16 @@ by the row's mnemonic) and the generated tests all read this table.
 
 Row: (opcode, mnemonic, operands, attributes)
 
+mnemonic
+    the SDM's, in lower case; it names the semantics, `op_<mnemonic>`
+    (emu/translator/semantics, which checks at import that every mnemonic has
+    one).  A form the SDM gives a page of its own, or whose meaning is not
+    that of the other forms, gets a name of its own: jcc setcc cmovcc (the
+    condition is in the opcode), callf jmpf (far), mov_sreg (MOV to/from a
+    segment register, 8C/8E), mov_cr mov_dr (SDM Vol. 2B "MOV--Move to/from
+    Control Registers", "... Debug Registers").  Disassembly is capstone's,
+    whatever the name here.
+
 opcode
     "00"            one-byte map;  "0F AF" two-byte map
     "80 /0"         ModRM.reg selects the row (a group)
@@ -133,9 +143,9 @@ ROWS = _alu_rows() + _shift_rows() + [
     ("8B", "mov", "Gv,Ev", ""),
     # a store of a segment register to memory is 16 bits whatever the operand
     # size; to a register it is zero-extended (SDM Vol. 2B MOV, 8C /r)
-    ("8C", "mov", "Rv/Mw,Sw", ""),
+    ("8C", "mov_sreg", "Rv/Mw,Sw", ""),
     ("8D", "lea", "Gv,M", ""),
-    ("8E", "mov", "Sw,Ew", "end"),
+    ("8E", "mov_sreg", "Sw,Ew", "end"),
     ("8F /0", "pop", "Ev", ""),
     ("90", "nop", "", ""),
 ] + [("%02X" % op, "xchg", "Zv,eAX", "") for op in range(0x91, 0x98)] + [
@@ -268,10 +278,10 @@ ROWS = _alu_rows() + _shift_rows() + [
     ("0F 1D", "nop", "Ev", "p6"),
     ("0F 1E", "nop", "Ev", "p6"),
     ("0F 1F", "nop", "Ev", "p6"),
-    ("0F 20", "mov", "Rd,Cd", "priv"),
-    ("0F 21", "mov", "Rd,Dd", "priv"),
-    ("0F 22", "mov", "Cd,Rd", "priv end"),
-    ("0F 23", "mov", "Dd,Rd", "priv end"),
+    ("0F 20", "mov_cr", "Rd,Cd", "priv"),
+    ("0F 21", "mov_dr", "Rd,Dd", "priv"),
+    ("0F 22", "mov_cr", "Cd,Rd", "priv end"),
+    ("0F 23", "mov_dr", "Dd,Rd", "priv end"),
     ("0F 30", "wrmsr", "", "priv end"),
     ("0F 31", "rdtsc", "", ""),
     ("0F 32", "rdmsr", "", "priv"),

@@ -107,7 +107,7 @@ class Form:
             self.attrs |= A_MODRM
         if any(k == K_M for k, _, _ in self.operands):
             self.attrs |= A_MEM
-        if mnemonic == "mov" and any(k in (K_C, K_D) for k, _, _ in self.operands):
+        if mnemonic in ("mov_cr", "mov_dr"):
             self.attrs |= A_RMREG
 
     def has(self, attr):

@@ -90,6 +90,9 @@ _SIMPLE_RENAMES = {
     "jmpf": "ljmp",
     "fucomip": "fucompi",       # capstone's spelling of FUCOMIP / FCOMIP
     "fcomip": "fcompi",
+    "mov_sreg": "mov",          # our names for MOV's special forms (opcodes.py)
+    "mov_cr": "mov",
+    "mov_dr": "mov",
 }
 # Capstone quirks in its mnemonic choice (not decoder differences: the
 # length and operands still have to match):

@@ -140,7 +140,7 @@ def test_lock_accepted(code, mnemonic):
     ("df d9", "fstp"), ("db e0", "fnop"), ("db e1", "fnop"), ("db e4", "fnop"),
     ("0f 1f 00", "nop"), ("0f 19 c0", "nop"), ("f3 0f 1e fb", "nop"), ("0f 18 20", "nop"),
     ("f3 0f bc c0", "bsf"), ("f3 0f bd c0", "bsr"), ("f3 90", "nop"), ("c4 00", "les"),
-    ("c5 00", "lds"), ("62 00", "bound"), ("0f 20 c0", "mov"), ("0f 20 00", "mov"),
+    ("c5 00", "lds"), ("62 00", "bound"), ("0f 20 c0", "mov_cr"), ("0f 20 00", "mov_cr"),
 ])
 def test_valid_oddities(code, mnemonic):
     rec = one(code)

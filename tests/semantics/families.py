@@ -262,7 +262,7 @@ def pick(rng, mnemonics, pred=None):
 # families
 
 def gen_mov(rng, bits):
-    f = pick(rng, ["mov"], lambda f: not set(kinds(f)) & {T.K_S, T.K_C, T.K_D})
+    f = pick(rng, ["mov"])          # segment, control, debug registers: mov_sreg, mov_cr, mov_dr
     return single("mov", bits, build(rng, bits, f))
 
 
@@ -613,7 +613,7 @@ def _selector(rng, bits):
 def gen_segments(rng, bits):
     """PUSH/POP of segment registers, MOV Sreg,Ew and MOV Ev,Sreg."""
     lay = LAYOUTS[bits]
-    f = pick(rng, ("push", "pop", "mov"), lambda f: T.K_SEG in kinds(f) or T.K_S in kinds(f))
+    f = pick(rng, ("push", "pop", "mov_sreg"), lambda f: T.K_SEG in kinds(f) or T.K_S in kinds(f))
     ks = kinds(f)
     if T.K_S in ks:
         sreg = rng.choice((0, 1, 2, 3, 4, 5) * 4 + (6, 7)) if ks[1] == T.K_S else \
@@ -621,7 +621,7 @@ def gen_segments(rng, bits):
         b = build(rng, bits, f, reg=sreg, opsize=rand_opsize(rng, bits))
     else:
         b = encode(f, bits, opsize=rand_opsize(rng, bits))
-    loads = f.mnemonic == "pop" or (f.mnemonic == "mov" and ks[0] == T.K_S)
+    loads = f.mnemonic == "pop" or (f.mnemonic == "mov_sreg" and ks[0] == T.K_S)
 
     def after(rng2, st, info):
         if not loads:

@@ -34,3 +34,16 @@ def test_a_misnamed_op_is_named_both_ways():
     assert "missing op_mov;" in text
     assert "op_mvo_cr named after no mnemonic" in text
     assert S.mismatches(MNEMONICS, table) == (["mov"], ["op_mvo_cr"])
+
+
+def test_mov_to_and_from_special_registers_has_mnemonics_of_its_own():
+    special = {T.K_S: "mov_sreg", T.K_C: "mov_cr", T.K_D: "mov_dr"}
+    for f in T.FORMS:
+        kinds = {k for k, _, _ in f.operands}
+        if f.mnemonic == "mov":
+            assert not kinds & set(special), f
+        elif f.mnemonic in special.values():
+            assert [special[k] for k in kinds if k in special] == [f.mnemonic], f
+    assert sorted((f.opcode, f.mnemonic) for f in T.FORMS if f.mnemonic in special.values()) == [
+        ("0F 20", "mov_cr"), ("0F 21", "mov_dr"), ("0F 22", "mov_cr"), ("0F 23", "mov_dr"),
+        ("8C", "mov_sreg"), ("8E", "mov_sreg")]

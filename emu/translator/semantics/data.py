@@ -1,27 +1,25 @@
-"""Data movement: MOV MOVZX MOVSX LEA XCHG CBW CWD XLAT BSWAP SALC, segment loads."""
+"""Data movement: MOV MOVZX MOVSX LEA XCHG CBW CWD XLAT BSWAP SALC, MOV to/from
+segment registers, segment loads (MOV to/from CRn/DRn: system.py)."""
 from ...cpu.state import EAX, EBX, EDX, SS
 from ...frontend import tables as T
 
 
 def op_mov(g, insn):
-    kinds = T.FORM_KIND[insn.form.index]
-    if kinds[0] == T.K_S:                       # MOV Sreg, Ew
+    size = g.operand_size(insn, 0)
+    g.write(insn, 0, g.read(insn, 1, size))
+
+
+def op_mov_sreg(g, insn):
+    """MOV Sreg, Ew (8E) and MOV Ev, Sreg (8C)."""
+    if T.FORM_KIND[insn.form.index][0] == T.K_S:     # MOV Sreg, Ew
         load_segment(g, insn.reg, g.read(insn, 1, 2))
         if insn.reg == SS:
             ss_shadow(g)
         return
-    if kinds[0] in (T.K_C, T.K_D) or kinds[1] in (T.K_C, T.K_D):
-        from .system import mov_control
-        mov_control(g, insn)
-        return
-    if kinds[1] == T.K_S:
-        # MOV Ev, Sreg: a 16-bit store to memory; a register gets the
-        # zero-extended selector at the operand size (SDM Vol. 2B MOV)
-        sel = g.read(insn, 1, 2)
-        g.write(insn, 0, sel if g.is_memory(insn, 0) else g.zext(sel, insn.opsize))
-        return
-    size = g.operand_size(insn, 0)
-    g.write(insn, 0, g.read(insn, 1, size))
+    # MOV Ev, Sreg: a 16-bit store to memory; a register gets the
+    # zero-extended selector at the operand size (SDM Vol. 2B MOV)
+    sel = g.read(insn, 1, 2)
+    g.write(insn, 0, sel if g.is_memory(insn, 0) else g.zext(sel, insn.opsize))
 
 
 def ss_shadow(g):

@@ -172,16 +172,23 @@ def op_wbinvd(g, insn):
     pass
 
 
-def mov_control(g, insn):
-    """MOV to/from CRn and DRn (SDM Vol. 2B MOV-Control/Debug Registers)."""
-    kinds = T.FORM_KIND[insn.form.index]
-    if kinds[0] == T.K_R:           # MOV r32, CRn/DRn
-        which = "cr" if kinds[1] == T.K_C else "dr"
-        g.call_python("helper_read_%s" % which, g.const(insn.reg, 4), g.reg_number(insn.rm))
+def op_mov_cr(g, insn):
+    """MOV r32, CRn (0F 20) and MOV CRn, r32 (0F 22)."""
+    _mov_control(g, insn, "helper_read_cr", "helper_write_cr")
+
+
+def op_mov_dr(g, insn):
+    """MOV r32, DRn (0F 21) and MOV DRn, r32 (0F 23)."""
+    _mov_control(g, insn, "helper_read_dr", "helper_write_dr")
+
+
+def _mov_control(g, insn, read, write):
+    """MOV to/from CRn or DRn, through the Python helpers read and write
+    (SDM Vol. 2B MOV-Move to/from Control Registers, Debug Registers)."""
+    if T.FORM_KIND[insn.form.index][0] == T.K_R:     # MOV r32, CRn/DRn
+        g.call_python(read, g.const(insn.reg, 4), g.reg_number(insn.rm))
     else:
-        which = "cr" if kinds[0] == T.K_C else "dr"
-        g.call_python("helper_write_%s" % which, g.const(insn.reg, 4), g.zext(g.reg(insn.rm, 4), 4),
-                      ends_block=True)
+        g.call_python(write, g.const(insn.reg, 4), g.zext(g.reg(insn.rm, 4), 4), ends_block=True)
 
 
 def op_lar(g, insn):
