@@ -102,9 +102,9 @@ class PcBoard:
         self.pic = self._add_io(PicPair())
         self.pit = self._add_io(Pit8254())
         self.rtc = self._add_io(Rtc(irq=8, start=parse_rtc_base(getattr(config, "rtc_base", None))))
-        self.kbc = self._add_io(I8042(machine.set_a20, machine.reset))
+        self.kbc = self._add_io(I8042(machine.set_a20, machine.request_reset))
         self.port80 = self._add_io(Port80())
-        self.port92 = self._add_io(Port92(machine.set_a20, machine.reset))
+        self.port92 = self._add_io(Port92(machine.set_a20, machine.request_reset))
         self.ferr = self._add_io(FerrLatch())
 
         self.pci = self._add_io(PciBus())
@@ -112,7 +112,7 @@ class PcBoard:
         self.isa_bridge = self.pci.add(PIIX_SLOT, 0, Piix3Isa(isa_irq=self.set_irq, apic_irq=self._pirq_to_ioapic))
         self.ide = self.pci.add(PIIX_SLOT, 1, Piix3Ide(machine.phys))
         self.ide_channels = self._ide_channels(getattr(machine, "drives", {}))
-        self.reset_control = ResetControl(machine.reset)
+        self.reset_control = ResetControl(machine.request_reset)
         self.pci.isa_fallback = self.reset_control
         self.devices.append(self.reset_control)
 

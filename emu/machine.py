@@ -84,6 +84,7 @@ class Machine:
         self.nmi_blocked = False            # an NMI handler runs: NMIs wait for its IRET
         self.reboot_hook = None             # set by the boot code: how to start again after a reset
         self.on_reset = None                # the monitor's: told of every reset, with its cause
+        self._reset_reason = None           # a device pulled the reset line: taken between blocks
         self.paused = None                  # why run() returned to a debugger ("breakpoint", "interrupt")
         self.pause_requested = False        # a debugger asks the running guest to stop
         rt = runtime()
@@ -517,6 +518,9 @@ class Machine:
                     self.pause_requested = False
                     self.paused = "interrupt"
                     break
+                self._take_reset()
+                if self.exit_status is not None:
+                    break           # -no-reboot
                 self.timers.run_due()
                 if self.exit_status is not None:
                     break
@@ -586,6 +590,7 @@ class Machine:
         self.in_run = True
         try:
             self._step()
+            self._take_reset()      # a stepped write to a reset register resets now
         finally:
             self.in_run = False
 
@@ -696,10 +701,27 @@ class Machine:
         sys.stderr.write(message + "; rebooting\n")
         self.reset()
 
+    def request_reset(self, reason="guest-reset"):
+        """A device's reset line (the keyboard controller, port 0x92, 0xCF9).
+        The device's register write runs inside a native block, which goes on
+        to its end with the state it holds; resetting there would let the
+        block's last instructions (the HLT that follows a reset pulse) run on,
+        and write their EIP over, the power-on state.  The run loop resets
+        between blocks, as a real reset line takes effect some cycles after
+        the write."""
+        self._reset_reason = reason
+        self.cpu.exit_request = 1
+        self.wake.set()
+
+    def _take_reset(self):
+        if self._reset_reason is not None:
+            reason, self._reset_reason = self._reset_reason, None
+            self.reset(reason)
+
     def reset(self, reason="guest-reset"):
         """A machine reset: the guest's (triple fault, port 0x92, 0xCF9 or the
-        keyboard controller) or the monitor's (reason "host-qmp-system-reset",
-        QEMU's names for the two causes)."""
+        keyboard controller, through request_reset) or the monitor's (reason
+        "host-qmp-system-reset", QEMU's names for the two causes)."""
         if self.config.no_reboot:
             self.request_exit(0, "pyemu: the guest reset the machine; exiting (-no-reboot)")
             return

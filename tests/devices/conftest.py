@@ -63,7 +63,7 @@ class FakeMachine:
     def set_a20(self, on):
         self.a20 = bool(on)
 
-    def reset(self):
+    def request_reset(self, reason="guest-reset"):
         self.resets += 1
 
     def request_exit(self, status, message=None):

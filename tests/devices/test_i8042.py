@@ -9,7 +9,7 @@ from .conftest import attach
 
 @pytest.fixture
 def kbc(machine):
-    return attach(machine, I8042(machine.set_a20, machine.reset))
+    return attach(machine, I8042(machine.set_a20, machine.request_reset))
 
 
 def status(m):
