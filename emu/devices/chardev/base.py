@@ -208,6 +208,25 @@ def fd_reader(fd, queue, on_data=None, on_eof=None, stop_fd=None):
     return t
 
 
+class StoppableReader:
+    """fd_reader that another thread can end: stop() sends a byte down its stop pipe
+    (closing the fd being read would not wake a thread blocked on it)."""
+
+    def __init__(self, fd, queue, on_data=None, on_eof=None):
+        stop_r, self._stop_w = os.pipe()
+        fd_reader(fd, queue, on_data=on_data, on_eof=on_eof, stop_fd=stop_r)
+
+    def stop(self):
+        if self._stop_w is None:
+            return
+        try:
+            os.write(self._stop_w, b"x")
+        except OSError:
+            pass        # the reader ended already (EOF) and closed its end
+        os.close(self._stop_w)
+        self._stop_w = None
+
+
 # --- back ends ------------------------------------------------------------------------------
 
 class CharBackend:

@@ -14,7 +14,7 @@ import os
 import sys
 import termios
 
-from .base import CharBackend, ChardevError, OutputPump, fd_reader, fd_sink
+from .base import CharBackend, ChardevError, OutputPump, StoppableReader, fd_sink
 from .stdio import raw_attributes
 
 
@@ -25,7 +25,37 @@ def _open_rdwr(path):
         raise ChardevError("cannot open '%s' for -serial pipe: %s" % (path, e.strerror)) from None
 
 
-class PipeBackend(CharBackend):
+class PumpedFdBackend(CharBackend):
+    """Input read from one host fd on a thread, output written through an OutputPump:
+    what pipe and pty share.  Subclasses open their fds, then call _connect()."""
+
+    flush_timeout = 5.0
+
+    def _connect(self, in_fd, sink, name):
+        self.pump = OutputPump(sink, name)
+        self.reader = StoppableReader(in_fd, self.input)
+        self._closed = False
+
+    def write(self, data):
+        self.pump.write(data)
+
+    def flush(self):
+        self.pump.flush(timeout=self.flush_timeout)
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        self.pump.close(timeout=self.flush_timeout)
+        self.reader.stop()
+        self.release()
+        super().close()
+
+    def release(self):
+        """What the back end holds besides its streams; closed once, after them."""
+
+
+class PipeBackend(PumpedFdBackend):
     def __init__(self, path):
         super().__init__()
         self.spec = "pipe:" + path
@@ -34,28 +64,7 @@ class PipeBackend(CharBackend):
             self.out_fd = _open_rdwr(path + ".out")
         else:
             self.in_fd = self.out_fd = _open_rdwr(path)
-        self.pump = OutputPump(fd_sink(self.out_fd), "pipe")
-        self._stop_r, self._stop_w = os.pipe()
-        fd_reader(self.in_fd, self.input, stop_fd=self._stop_r)
-        self._closed = False
-
-    def write(self, data):
-        self.pump.write(data)
-
-    def flush(self):
-        self.pump.flush()
-
-    def close(self):
-        if self._closed:
-            return
-        self._closed = True
-        self.pump.close()
-        try:
-            os.write(self._stop_w, b"x")
-        except OSError:
-            pass
-        os.close(self._stop_w)
-        super().close()
+        self._connect(self.in_fd, fd_sink(self.out_fd), "pipe")
 
 
 def _dropping_sink(fd):
@@ -72,8 +81,9 @@ def _dropping_sink(fd):
     return sink
 
 
-class PtyBackend(CharBackend):
+class PtyBackend(PumpedFdBackend):
     spec = "pty"
+    flush_timeout = 1.0         # nobody need be attached: a full pty drops output anyway
 
     def __init__(self):
         super().__init__()
@@ -84,26 +94,7 @@ class PtyBackend(CharBackend):
         os.set_blocking(self.master, False)
         self.name = os.ttyname(self.slave)
         sys.stderr.write("pyemu: serial on %s\n" % self.name)
-        self.pump = OutputPump(_dropping_sink(self.master), "pty")
-        self._stop_r, self._stop_w = os.pipe()
-        fd_reader(self.master, self.input, stop_fd=self._stop_r)
-        self._closed = False
+        self._connect(self.master, _dropping_sink(self.master), "pty")
 
-    def write(self, data):
-        self.pump.write(data)
-
-    def flush(self):
-        self.pump.flush(timeout=1.0)
-
-    def close(self):
-        if self._closed:
-            return
-        self._closed = True
-        self.pump.close(timeout=1.0)
-        try:
-            os.write(self._stop_w, b"x")
-        except OSError:
-            pass
-        os.close(self._stop_w)
+    def release(self):
         os.close(self.slave)
-        super().close()

@@ -27,7 +27,7 @@ import os
 import termios
 import threading
 
-from .base import CharBackend, OutputPump, fd_reader, fd_sink
+from .base import CharBackend, OutputPump, StoppableReader, fd_sink
 
 ESCAPE = 0x01               # Ctrl-A
 
@@ -195,7 +195,7 @@ class StdioBackend(CharBackend):
         self.pump = _stdout_pump(stdout_fd)
         self.mode = None            # after start(): "terminal", "pipe", "background" or "none"
         self.escapes = None
-        self._stop_r = self._stop_w = None
+        self.reader = None              # stdin's, once start() takes it
         self._closed = False
 
     def write(self, data):
@@ -230,21 +230,16 @@ class StdioBackend(CharBackend):
             if _mux_monitor is not None:
                 self.escapes = ConsoleEscapes(self)     # -monitor stdio: C-a c on a pipe too
         StdioBackend._stdin_taken = True
-        self._stop_r, self._stop_w = os.pipe()
-        fd_reader(self.stdin_fd, self.input, on_data=self.escapes.filter if self.escapes else None,
-                  stop_fd=self._stop_r)
+        self.reader = StoppableReader(self.stdin_fd, self.input,
+                                      on_data=self.escapes.filter if self.escapes else None)
 
     def close(self):
         if self._closed:
             return
         self._closed = True
-        if self._stop_w is not None:
-            try:
-                os.write(self._stop_w, b"x")
-            except OSError:
-                pass        # the reader already ended (EOF)
-            os.close(self._stop_w)
-            self._stop_w = None
+        if self.reader is not None:
+            self.reader.stop()
+            self.reader = None
             StdioBackend._stdin_taken = False
         if self.mode == "terminal":
             restore_terminal()
