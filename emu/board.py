@@ -31,6 +31,7 @@ from .devices import ioapic as IOAPIC_MOD
 from .devices.ata_drives import make_drive
 from .devices import lapic as LAPIC_MOD
 from .devices.chardev import open_backend
+from .devices.context import DeviceContext
 from .devices.debugcon import DebugCon
 from .devices.debugexit import DebugExit
 from .devices.i440fx import I440FX, PAM0
@@ -93,19 +94,20 @@ class PcBoard:
         io = machine.io
         self.devices = []                  # everything that gets attach(machine) and reset()
         self._line_sources = [dict() for _ in range(16)]
+        # what every device is given: its ISA lines (routed by set_irq), the clock and timers
+        ctx = self.ctx = DeviceContext(machine.clock, machine.timers, self.set_irq, machine.call_soon)
 
         self.serial = []
         for k, backend in enumerate(machine.serial_backends[:4]):
             base, irq = COM_PORTS[k]
-            self._add_io(Uart16550(backend, iobase=base, irq=irq))
-            self.serial.append(self.devices[-1])
+            self.serial.append(self._add_io(Uart16550(ctx, backend, iobase=base, irq=irq)))
         self.pic = self._add_io(PicPair())
-        self.pit = self._add_io(Pit8254())
-        self.rtc = self._add_io(Rtc(irq=8, start=parse_rtc_base(getattr(config, "rtc_base", None))))
-        self.kbc = self._add_io(I8042(machine.set_a20, machine.request_reset))
+        self.pit = self._add_io(Pit8254(ctx, irq0_waiting=self._irq0_waiting))
+        self.rtc = self._add_io(Rtc(ctx, irq=8, start=parse_rtc_base(getattr(config, "rtc_base", None))))
+        self.kbc = self._add_io(I8042(ctx, machine.set_a20, machine.request_reset))
         self.port80 = self._add_io(Port80())
         self.port92 = self._add_io(Port92(machine.set_a20, machine.request_reset))
-        self.ferr = self._add_io(FerrLatch())
+        self.ferr = self._add_io(FerrLatch(ctx))
 
         self.pci = self._add_io(PciBus())
         self.host_bridge = self.pci.add(0, 0, I440FX(shadow_hook=self._shadow_changed))
@@ -138,18 +140,13 @@ class PcBoard:
     def _ide_channels(self, drives):
         """The primary and secondary IDE channels (legacy ports, IRQ 14 and 15)
         with the drives of MachineConfig.drives at their indexes."""
-        machine = self.machine
         channels = []
         for k, (cmd, ctl, irq) in enumerate((ata.PRIMARY, ata.SECONDARY)):
             units = []
             for unit in range(2):
                 spec, image = drives.get(2 * k + unit, (None, None))
                 units.append(None if spec is None else make_drive(spec, image, serial="PYEMU%04d" % (2 * k + unit)))
-
-            def line(level, irq=irq):
-                machine.set_irq(irq, level)
-
-            ch = self._add_io(ata.AtaChannel(cmd, ctl, line, units, name="ide%d" % k))
+            ch = self._add_io(ata.AtaChannel(cmd, ctl, self.ctx.irq(irq).set, units, name="ide%d" % k))
             bm = self.ide.bm.channels[k]
             ch.bus_master, bm.channel = bm, ch
             channels.append(ch)
@@ -165,7 +162,6 @@ class PcBoard:
         m = self.machine
         for dev in self.devices:
             dev.attach(m)
-        self.pit.irq0_waiting = self._irq0_waiting
         self.ide.attach_io(m.io)
         if self.lapic is not None:
             self.lapic.pic = self.pic

@@ -16,25 +16,22 @@ class FerrLatch(Device):
     ports = ((0xF0, 1),)
     state_fields = ("latched",)
 
-    def __init__(self):
+    def __init__(self, ctx):
+        self.line = ctx.irq(FERR_IRQ)
         self.latched = False
-        self.machine = None
-
-    def attach(self, machine):
-        self.machine = machine
 
     def fpu_error(self):
         """The FPU asserted FERR#."""
         if not self.latched:
             self.latched = True
-            self.machine.set_irq(FERR_IRQ, 1)
+            self.line.set(1)
 
     def io_write(self, port, size, value):
         if self.latched:
             self.latched = False
-            self.machine.set_irq(FERR_IRQ, 0)
+            self.line.set(0)
 
     def reset(self):
-        if self.latched and self.machine is not None:
-            self.machine.set_irq(FERR_IRQ, 0)
+        if self.latched:
+            self.line.set(0)
         self.latched = False

@@ -180,18 +180,15 @@ class I8042(Device):
     ports = ((0x60, 1), (0x64, 1))
     state_version = 1
 
-    def __init__(self, set_a20, reset, kbd_irq=1, aux_irq=12):
+    def __init__(self, ctx, set_a20, reset, kbd_irq=1, aux_irq=12):
         self.set_a20 = set_a20
         self.reset_cpu = reset
         self.kbd_irq, self.aux_irq = kbd_irq, aux_irq
-        self.machine = None
+        self._lines = {kbd_irq: ctx.irq(kbd_irq), aux_irq: ctx.irq(aux_irq)}
         self.keyboard = PS2Keyboard()
         self.mouse = PS2Mouse()
         self._irq = {kbd_irq: False, aux_irq: False}
         self.reset()
-
-    def attach(self, machine):
-        self.machine = machine
 
     def reset(self):
         # the state firmware leaves: self-test passed, both interrupts on, translation on
@@ -229,8 +226,7 @@ class I8042(Device):
         for irq, level in ((self.kbd_irq, kbd), (self.aux_irq, aux)):
             if self._irq[irq] != level:
                 self._irq[irq] = level
-                if self.machine is not None:
-                    self.machine.set_irq(irq, level)
+                self._lines[irq].set(level)
 
     def status(self):
         s = ST_UNLOCKED

@@ -110,20 +110,20 @@ class Pit8254(Device):
     ports = ((0x40, 4), (0x61, 1))
     state_version = 2
 
-    def __init__(self):
-        self.machine = None
-        self.clock = None
-        self.channels = []
+    def __init__(self, ctx, irq0_waiting=lambda: False):
+        """irq0_waiting() (the board's): True while the last IRQ 0 edge still
+        waits for the CPU."""
+        self.clock = ctx.clock
+        self.timers = ctx.timers
+        self.irq0 = ctx.irq(0)
+        self.irq0_waiting = irq0_waiting
         self.speaker = 0             # port 0x61 bits 0 (gate 2) and 1 (speaker data)
         self._timer = None
         self.lost_ticks = 0          # IRQ 0 edges not delivered yet (see the module docstring)
         self._edges = (None, 0)      # (channel 0 load time, rising edges counted since)
-        # set by the board: True while the last IRQ 0 edge still waits for the CPU
-        self.irq0_waiting = lambda: False
+        self._power_on_channels()
 
-    def attach(self, machine):
-        self.machine = machine
-        self.clock = machine.clock
+    def _power_on_channels(self):
         self.channels = [Channel(k, self.clock) for k in range(3)]
         self.channels[2].gate = False
 
@@ -134,7 +134,7 @@ class Pit8254(Device):
         self.lost_ticks = 0
         self._edges = (None, 0)
         self.speaker = 0
-        self.attach(self.machine)
+        self._power_on_channels()
 
     def _now(self):
         return self.clock.ns()
@@ -155,7 +155,7 @@ class Pit8254(Device):
         if self.lost_ticks and edge is not None:
             edge = min(edge, now + CATCH_UP_NS)
         if edge is not None:
-            self._timer = self.machine.timers.schedule(edge, self._fire)
+            self._timer = self.timers.schedule(edge, self._fire)
 
     def _edges_passed(self, now):
         """Rising edges of a periodic channel 0 since the last call (0 for other modes)."""
@@ -175,7 +175,7 @@ class Pit8254(Device):
         if not self.channels[0].armed or self.channels[0].mode not in (2, 3):
             ticks = 1                              # one-shot modes: this edge only
         if ticks and not self.irq0_waiting():
-            self.machine.pulse_irq(0)
+            self.irq0.pulse()
             ticks -= 1
         self.lost_ticks = min(ticks, CATCH_UP_MAX) if self.channels[0].mode in (2, 3) else 0
         self._reschedule()

@@ -76,13 +76,14 @@ class Rtc(Device):
     state_fields = ("cmos", "index", "nmi_masked", "reg_a", "reg_b", "flags", "seconds", "origin_ns",
                     "divider_ns", "accounted_ns", "running", "frozen")
 
-    def __init__(self, irq=8, start=None):
+    def __init__(self, ctx, irq=8, start=None):
         """start: the time at power-on, seconds since 1970 as the guest's clock
         shows it (UTC by default); None takes the host's UTC time."""
         self.irq = irq
         self.start = start
-        self.machine = None
-        self.clock = None
+        self.line = ctx.irq(irq)
+        self.clock = ctx.clock
+        self.timers = ctx.timers
         self._timer = None
         self._irq_level = False
         self.cmos = bytearray(CMOS_SIZE)
@@ -97,10 +98,6 @@ class Rtc(Device):
         self.accounted_ns = 0
         self.running = True
         self.frozen = None                     # the time fields while SET holds the clock
-
-    def attach(self, machine):
-        self.machine = machine
-        self.clock = machine.clock
         self.power_on()
 
     def power_on(self):
@@ -268,8 +265,7 @@ class Rtc(Device):
     def _set_irq(self, level):
         if level != self._irq_level:
             self._irq_level = level
-            if self.machine is not None:
-                self.machine.set_irq(self.irq, level)
+            self.line.set(level)
 
     def _next_event(self, now):
         """When an enabled flag can next be set (None: no interrupt can come)."""
@@ -288,11 +284,9 @@ class Rtc(Device):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self.machine is None:
-            return
         t = self._next_event(self.clock.ns())
         if t is not None:
-            self._timer = self.machine.timers.schedule(t, self._fire)
+            self._timer = self.timers.schedule(t, self._fire)
 
     def _fire(self):
         self._timer = None

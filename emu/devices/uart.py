@@ -27,7 +27,7 @@ THRE interrupt per burst it writes, which is what it expects.
 Reception pulls from the back end: `backend.read(n)` (non-blocking) is asked
 for at most the room left in the RX FIFO, when the back end signals input
 (`backend.set_input_notify`, from any thread, forwarded to the run loop with
-machine.call_soon) and whenever the guest makes room.  Input therefore waits
+the device context's call_soon) and whenever the guest makes room.  Input therefore waits
 in the back end rather than overrunning the FIFO.  It is only taken while the
 guest has the received-data interrupt enabled (IER bit 0): Linux's driver
 clears the FIFOs and reads RBR to discard stale bytes each time the port is
@@ -75,20 +75,19 @@ class Uart16550(Device):
     state_fields = ("ier", "lcr", "mcr", "scr", "dll", "dlm", "fifo_enabled", "trigger",
                     "lsr_errors", "msr_deltas", "thre_pending", "timeout_pending", "rx")
 
-    def __init__(self, backend, iobase=0x3F8, irq=4):
+    def __init__(self, ctx, backend, iobase=0x3F8, irq=4):
         self.ports = ((iobase, 8),)
         self.iobase = iobase
         self.irq = irq
         self.backend = backend
-        self.machine = None
+        self.line = ctx.irq(irq)
+        self.timers = ctx.timers
+        self.call_soon = ctx.call_soon
         self._timeout_timer = None
         self._irq_level = False
         self._read = getattr(backend, "read", None)
         self.reset()
-
-    def attach(self, machine):
-        self.machine = machine
-        notify = getattr(self.backend, "set_input_notify", None)
+        notify = getattr(backend, "set_input_notify", None)
         if notify is not None and self._read is not None:
             notify(self._input_arrived)
 
@@ -143,8 +142,7 @@ class Uart16550(Device):
         level = (self._interrupt_id() is not None and bool(self.mcr & MCR_OUT2) and not self.loopback)
         if level != self._irq_level:
             self._irq_level = level
-            if self.machine is not None:
-                self.machine.set_irq(self.irq, level)
+            self.line.set(level)
 
     def baud(self):
         divisor = self.dll | (self.dlm << 8)
@@ -161,8 +159,7 @@ class Uart16550(Device):
     # --- receive ----------------------------------------------------------------------------
     def _input_arrived(self):
         """Back-end notification (any thread): pull on the run loop's thread."""
-        if self.machine is not None:
-            self.machine.call_soon(self._pull)
+        self.call_soon(self._pull)
 
     def _pull(self):
         if self._read is None or self.loopback or not self.ier & IER_RDI:
@@ -196,8 +193,8 @@ class Uart16550(Device):
         """The character timeout counts from the last character received or read."""
         self._cancel_timeout()
         self.timeout_pending = False
-        if self.fifo_enabled and self.rx and self.machine is not None:
-            self._timeout_timer = self.machine.timers.after(4 * self.char_time_ns(), self._timeout)
+        if self.fifo_enabled and self.rx:
+            self._timeout_timer = self.timers.after(4 * self.char_time_ns(), self._timeout)
 
     def _timeout(self):
         self._timeout_timer = None

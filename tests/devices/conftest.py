@@ -4,8 +4,10 @@ INTR level, NMI, A20 and reset.  Devices are driven through their ports and
 MMIO exactly as the guest would, without the CPU or the JIT."""
 import pytest
 
+from emu.board import PcBoard
 from emu.config import MachineConfig
 from emu.devices.base import IoBus
+from emu.devices.context import DeviceContext
 from emu.softmmu.phys import PhysicalMemory
 from emu.timers import TimerQueue
 
@@ -28,6 +30,7 @@ class FakeMachine:
         self.config = config or MachineConfig(ram_mb=16, serial=["null"])
         self.clock = FakeClock()
         self.timers = TimerQueue(self.clock)
+        self.ctx = DeviceContext(self.clock, self.timers, self.set_irq, self.call_soon)
         self.io = IoBus()
         self.msr_hooks = {}
         self.irq_log = []            # (irq, level) in order
@@ -101,22 +104,27 @@ class FakeMachine:
         return edges
 
 
+class RecordingBoard(PcBoard):
+    """The PcBoard, recording what devices drive on the ISA lines in the
+    machine's irqs and irq_log."""
+
+    def set_irq(self, irq, level, source="isa"):
+        if source == "isa":
+            self.machine.set_irq(irq, level)
+        super().set_irq(irq, level, source)
+
+
 class BoardMachine(FakeMachine):
     """A FakeMachine carrying the real PcBoard: device IRQs are routed by the
     board (and still recorded); intc is the board's choice."""
 
     def __init__(self, config=None, drives=None):
-        from emu.board import PcBoard
         from emu.devices.chardev import open_backend
         super().__init__(config)
         self.drives = drives or {}       # IDE index -> (DriveSpec, image), as Machine opens them
         self.serial_backends = [open_backend(s) for s in self.config.serial]
-        self.board = PcBoard(self)
+        self.board = RecordingBoard(self)
         self.board.attach()
-
-    def set_irq(self, n, level):
-        super().set_irq(n, level)
-        self.board.set_irq(n, level)
 
     def apic_enabled(self):
         return self.board.apic_enabled()

@@ -9,7 +9,7 @@ from .conftest import attach
 
 @pytest.fixture
 def kbc(machine):
-    return attach(machine, I8042(machine.set_a20, machine.request_reset))
+    return attach(machine, I8042(machine.ctx, machine.set_a20, machine.request_reset))
 
 
 def status(m):
@@ -201,6 +201,7 @@ def test_state_round_trip(machine, kbc):
     cmd(machine, 0x60, 0x61)
     send(machine, 0xED)
     d = kbc.save_state()
-    other = attach(machine.__class__(), I8042(lambda on: None, lambda: None))
+    fresh = machine.__class__()
+    other = attach(fresh, I8042(fresh.ctx, lambda on: None, lambda: None))
     other.load_state(d)
     assert other.ccb == 0x61 and other.keyboard.pending == 0xED and other.queue or other.obf

@@ -9,7 +9,7 @@ from .conftest import attach
 
 @pytest.fixture
 def pit(machine):
-    return attach(machine, Pit8254())
+    return attach(machine, Pit8254(machine.ctx))
 
 
 def ticks(n):

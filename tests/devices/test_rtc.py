@@ -15,7 +15,7 @@ START = calendar.timegm((2006, 6, 17, 16, 1, 21))     # a Saturday
 
 @pytest.fixture
 def rtc(machine):
-    return attach(machine, Rtc(irq=8, start=float(START)))
+    return attach(machine, Rtc(machine.ctx, irq=8, start=float(START)))
 
 
 def reg(m, r):
@@ -181,6 +181,7 @@ def test_state_round_trip(machine, rtc):
     setreg(machine, 0x50, 7)
     d = rtc.save_state()
     assert d["version"] == 1 and d["cmos"][0x50] == 7
-    other = attach(machine.__class__(), Rtc(start=0.0))
+    fresh = machine.__class__()
+    other = attach(fresh, Rtc(fresh.ctx, start=0.0))
     other.load_state(d)
     assert other.cmos[0x50] == 7 and other.now_seconds() == rtc.now_seconds()

@@ -45,7 +45,7 @@ class Backend:
 @pytest.fixture
 def uart(machine):
     be = Backend()
-    u = attach(machine, Uart16550(be, iobase=BASE, irq=4))
+    u = attach(machine, Uart16550(machine.ctx, be, iobase=BASE, irq=4))
     u.test_backend = be
     return u
 
@@ -248,7 +248,7 @@ def test_backend_without_input_interface(machine):
             self.out += data
 
     be = OutputOnly()
-    attach(machine, Uart16550(be, iobase=BASE))
+    attach(machine, Uart16550(machine.ctx, be, iobase=BASE))
     wr(machine, THR, 0x31)
     assert be.out == b"1" and not rd(machine, LSR) & 0x01
 
@@ -300,6 +300,7 @@ def test_state_round_trip(machine, uart):
     wr(machine, SCR, 9)
     d = uart.save_state()
     assert d["version"] == 2 and d["rx"] == [7] and d["scr"] == 9
-    other = attach(machine.__class__(), Uart16550(Backend(), iobase=BASE))
+    fresh = machine.__class__()
+    other = attach(fresh, Uart16550(fresh.ctx, Backend(), iobase=BASE))
     other.load_state(d)
     assert other.rx[0] == 7 and other.trigger == 8 and other.fifo_enabled
