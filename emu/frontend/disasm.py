@@ -1,11 +1,12 @@
 """Disassembly text for logs and tools (capstone); not in the translation path."""
 import functools
 
-import capstone
-
 
 @functools.lru_cache(maxsize=2)
 def _engine(bits):
+    # deferred: importing capstone costs ~40 ms of every pyemu start, and only
+    # the logs (-d in_asm), `pyemu show` and error messages disassemble
+    import capstone
     mode = capstone.CS_MODE_32 if bits == 32 else capstone.CS_MODE_16
     md = capstone.Cs(capstone.CS_ARCH_X86, mode)
     md.detail = False
