@@ -37,7 +37,7 @@ from .devices.debugexit import DebugExit
 from .devices.i440fx import I440FX, PAM0
 from .devices.i8042 import I8042
 from .devices.ioapic import IoApic
-from .devices.lapic import LocalApic
+from .devices.lapic import ApicBus, LocalApic
 from .devices.pci import COMMAND, INTERRUPT_LINE, PciBus
 from .devices.pic import PicPair
 from .devices.piix import IDETIM_PRI, IDETIM_SEC, PIRQRC, Piix3Ide, Piix3Isa, ResetControl, pirq_of
@@ -92,16 +92,25 @@ class PcBoard:
         self.machine = machine
         config = machine.config
         io = machine.io
-        self.devices = []                  # everything that gets attach(machine) and reset()
+        self.devices = []                  # everything reset() resets and snapshots save
         self._line_sources = [dict() for _ in range(16)]
         # what every device is given: its ISA lines (routed by set_irq), the clock and timers
         ctx = self.ctx = DeviceContext(machine.clock, machine.timers, self.set_irq, machine.call_soon)
+
+        # the local APIC is made before the 8259 pair, whose INTR drives its LINT0;
+        # it reaches the 8259s' INTA cycle through the board (_pic_acknowledge)
+        self.lapic = self.ioapic = None
+        if getattr(config, "apic", True):
+            apic_bus = ApicBus()
+            self.lapic = LocalApic(ctx, machine.set_intr, machine.nmi, extint=self._pic_acknowledge,
+                                   bus=apic_bus, apic_id=LAPIC_ID)
+            self.ioapic = IoApic(apic_bus, apic_id=IOAPIC_ID)
 
         self.serial = []
         for k, backend in enumerate(machine.serial_backends[:4]):
             base, irq = COM_PORTS[k]
             self.serial.append(self._add_io(Uart16550(ctx, backend, iobase=base, irq=irq)))
-        self.pic = self._add_io(PicPair())
+        self.pic = self._add_io(PicPair(intr=machine.set_intr if self.lapic is None else self.lapic.set_lint0))
         self.pit = self._add_io(Pit8254(ctx, irq0_waiting=self._irq0_waiting))
         self.rtc = self._add_io(Rtc(ctx, irq=8, start=parse_rtc_base(getattr(config, "rtc_base", None))))
         self.kbc = self._add_io(I8042(ctx, machine.set_a20, machine.request_reset))
@@ -109,19 +118,15 @@ class PcBoard:
         self.port92 = self._add_io(Port92(machine.set_a20, machine.request_reset))
         self.ferr = self._add_io(FerrLatch(ctx))
 
-        self.pci = self._add_io(PciBus())
+        self.reset_control = ResetControl(machine.request_reset)
+        self.pci = self._add_io(PciBus(isa_fallback=self.reset_control))
         self.host_bridge = self.pci.add(0, 0, I440FX(shadow_hook=self._shadow_changed))
         self.isa_bridge = self.pci.add(PIIX_SLOT, 0, Piix3Isa(isa_irq=self.set_irq, apic_irq=self._pirq_to_ioapic))
-        self.ide = self.pci.add(PIIX_SLOT, 1, Piix3Ide(machine.phys))
+        self.ide = self.pci.add(PIIX_SLOT, 1, Piix3Ide(machine.phys, io))
         self.ide_channels = self._ide_channels(getattr(machine, "drives", {}))
-        self.reset_control = ResetControl(machine.request_reset)
-        self.pci.isa_fallback = self.reset_control
         self.devices.append(self.reset_control)
 
-        self.lapic = self.ioapic = None
-        if getattr(config, "apic", True):
-            self.lapic = LocalApic(apic_id=LAPIC_ID)
-            self.ioapic = IoApic(apic_id=IOAPIC_ID)
+        if self.lapic is not None:
             self.devices += [self.lapic, self.ioapic]
             self._lapic_bases = set()
             self._map_lapic(LAPIC_BASE)
@@ -157,21 +162,11 @@ class PcBoard:
         self.devices.append(dev)
         return dev
 
-    # --- wiring, once the machine is complete -------------------------------------------------
+    # --- once the machine is complete ---------------------------------------------------------
     def attach(self):
-        m = self.machine
-        for dev in self.devices:
-            dev.attach(m)
-        self.ide.attach_io(m.io)
-        if self.lapic is not None:
-            self.lapic.pic = self.pic
-            self.lapic.eoi_listeners = [self.ioapic]
-            self.ioapic.apic_bus = [self.lapic]
-            self.pic.output_sink = self.lapic.set_lint0
-            m.intc = self.lapic
-        else:
-            self.pic.output_sink = None
-            m.intc = self.pic
+        """The CPU's interrupt controller (the local APIC, or the 8259 pair
+        without one), and the chipset as PC firmware leaves it."""
+        self.machine.intc = self.pic if self.lapic is None else self.lapic
         self.firmware_setup()
 
     def firmware_setup(self):
@@ -198,7 +193,6 @@ class PcBoard:
         self.ide.config_write(COMMAND, 2, 0x0005)
         if self.lapic is not None:
             self.lapic.virtual_wire()
-            self.lapic._update()
 
     def fill_cmos(self):
         """CMOS bytes BIOSes leave for the OS (IBM AT layout plus the common extensions)."""
@@ -320,6 +314,10 @@ class PcBoard:
     def set_pci_irq(self, slot, function, intx, level):
         """A PCI function drives INTx# (0 = INTA#)."""
         self.isa_bridge.set_pci_irq(slot, function, intx, level)
+
+    def _pic_acknowledge(self):
+        """The INTA cycle of an ExtINT interrupt: the 8259 pair gives the vector."""
+        return self.pic.acknowledge()
 
     def _pirq_to_ioapic(self, pirq, level):
         if self.ioapic is not None:

@@ -1,10 +1,12 @@
 """The device interface.
 
 A device declares the I/O port ranges it decodes (`ports`), answers reads and
-writes on them, may raise and lower IRQ lines through the `irq` callable the
-board gives it, may schedule callbacks on the virtual clock, and saves its
-state as a dict keyed by field name with a version number.  A device never
-touches the CPU.
+writes on them, and saves its state as a dict keyed by field name with a
+version number.  What it is wired to it is given at construction: a
+DeviceContext (context.py: its IRQ lines, the virtual clock and timer queue,
+call_soon) and whatever else its constructor names (the A20 gate, a reset
+line, another interrupt controller).  A device never touches the CPU or the
+Machine.
 """
 
 
@@ -13,9 +15,6 @@ class Device:
     ports = ()                  # ((first port, count), ...)
     state_version = 1
     state_fields = ()           # attribute names saved by save_state
-
-    def attach(self, machine):
-        """Called once the board has wired the device (clock, IRQ routing)."""
 
     def io_read(self, port, size):
         return (1 << (8 * size)) - 1

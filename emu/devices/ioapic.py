@@ -42,9 +42,11 @@ class IoApic(Device):
     state_version = 1
     state_fields = ("apic_id", "ioregsel", "redtbl", "levels")
 
-    def __init__(self, apic_id=1):
+    def __init__(self, bus, apic_id=1):
+        """bus: the APIC bus (lapic.ApicBus) to the local APICs."""
         self.initial_id = apic_id
-        self.apic_bus = []                 # local APICs: deliver(vector, mode, level, dest, logical)
+        self.bus = bus
+        bus.io_apics.append(self)
         self.reset()
 
     def reset(self):
@@ -80,8 +82,7 @@ class IoApic(Device):
         vector, mode = rte & 0xFF, (rte >> 8) & 7
         logical = bool(rte & (1 << 11))
         dest = (rte >> 56) & 0xFF
-        for lapic in self.apic_bus:
-            lapic.deliver(vector, mode, level, dest, logical)
+        self.bus.deliver(vector, mode, level, dest, logical)
 
     def fixed_vector(self, pin):
         """The vector pin's unmasked entry sends as a fixed or lowest-priority

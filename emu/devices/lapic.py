@@ -34,10 +34,12 @@ How it connects to the rest of the PC:
   or globally disabled, the PIC's INTR goes straight to the CPU.
 - The board leaves LINT0 = ExtINT and LINT1 = NMI, as PC firmware leaves
   the boot processor (virtual wire mode), on top of the reset values.
-- The CPU side (the machine's `intc` protocol): this APIC calls
-  machine.set_intr(level) when "an interrupt can be delivered" changes and
-  answers machine.intc.acknowledge() with the vector (or None if the request
-  went away).
+- The CPU side (the machine's `intc` protocol): this APIC calls the
+  set_intr(level) it was made with when "an interrupt can be delivered"
+  changes, nmi() for an NMI, and answers acknowledge() with the vector (or
+  None if the request went away).
+- The APIC bus (ApicBus) carries the IOAPIC's messages to the local APICs
+  and a level-triggered vector's EOI back to the IOAPICs.
 - IPIs: one CPU, so only destinations that name this APIC (self, all,
   its ID, a logical match or broadcast) do anything; fixed and lowest
   priority IPIs request the vector here, NMI raises an NMI.  INIT and
@@ -96,6 +98,24 @@ def timer_divisor(dcr):
     return 1 << ((v + 1) & 7)
 
 
+class ApicBus:
+    """The APIC bus: interrupt messages from IOAPICs (and IPIs) to the local
+    APICs, and the EOI of a level-triggered vector back to the IOAPICs
+    (10.8.5).  Each APIC joins the bus it is made with."""
+
+    def __init__(self):
+        self.local_apics = []
+        self.io_apics = []
+
+    def deliver(self, vector, mode, level_triggered, dest, logical):
+        for lapic in self.local_apics:
+            lapic.deliver(vector, mode, level_triggered, dest, logical)
+
+    def eoi(self, vector):
+        for io in self.io_apics:
+            io.eoi(vector)
+
+
 class LocalApic(Device):
     name = "lapic"
     state_version = 1
@@ -103,22 +123,24 @@ class LocalApic(Device):
                     "esr_pending", "icr_lo", "icr_hi", "lvt", "timer_initial", "timer_dcr", "timer_start",
                     "timer_deadline", "lint_levels", "extint_requested")
 
-    def __init__(self, apic_id=0, bsp=True):
+    def __init__(self, ctx, set_intr, nmi, extint=None, bus=None, apic_id=0, bsp=True):
+        """set_intr(level) and nmi(): the CPU's INTR and NMI inputs; extint():
+        the INTA cycle of an ExtINT interrupt, answered with a vector by the
+        8259 pair; bus: the ApicBus to the IOAPICs (None: one of its own)."""
         self.initial_id = apic_id
         self.bsp = bsp
-        self.machine = None
-        self.clock = None
-        self.pic = None                  # the ExtINT source: acknowledge() -> vector
-        self.eoi_listeners = []          # IOAPICs: eoi(vector) for level-triggered EOIs
+        self.clock = ctx.clock
+        self.timers = ctx.timers
+        self._set_intr = set_intr
+        self._nmi = nmi
+        self._extint = extint
+        self.bus = ApicBus() if bus is None else bus
+        self.bus.local_apics.append(self)
         self._timer = None
         self._intr = False
         self.apic_base = DEFAULT_BASE | MSR_ENABLE | (MSR_BSP if bsp else 0)
         self.lint_levels = [False, False]
         self.power_up()
-
-    def attach(self, machine):
-        self.machine = machine
-        self.clock = machine.clock
 
     # --- reset ------------------------------------------------------------------------------
     def power_up(self):
@@ -140,16 +162,17 @@ class LocalApic(Device):
         self.extint_requested = False
 
     def virtual_wire(self):
-        """What PC firmware leaves on the boot processor: LINT0 ExtINT, LINT1 NMI."""
+        """What PC firmware leaves on the boot processor: LINT0 ExtINT, LINT1 NMI
+        (and the CPU's INTR as that makes it)."""
         if self.bsp:
             self.lvt[LVT_LINT0] = DM_EXTINT << 8
             self.lvt[LVT_LINT1] = DM_NMI << 8
+        self._update()
 
     def reset(self):
         self.apic_base = DEFAULT_BASE | MSR_ENABLE | (MSR_BSP if self.bsp else 0)
         self.power_up()
         self.virtual_wire()
-        self._update()
 
     # --- enable state -----------------------------------------------------------------------
     @property
@@ -216,16 +239,15 @@ class LocalApic(Device):
 
     def _update(self):
         level = self.intr()
-        if (level != self._intr or level) and self.machine is not None:
-            self._intr = level
-            self.machine.set_intr(level)
+        if level != self._intr or level:
+            self._set_intr(level)
         self._intr = level
 
     # --- the CPU side ------------------------------------------------------------------------
     def acknowledge(self):
         """INTA: the vector the CPU takes now, or None when nothing is left."""
         if self.passthrough():
-            vector = self.pic.acknowledge() if self.pic is not None and self.lint_levels[0] else None
+            vector = self._extint() if self._extint is not None and self.lint_levels[0] else None
             self._update()
             return vector
         v = self._deliverable_vector()
@@ -234,9 +256,9 @@ class LocalApic(Device):
             self.isr |= 1 << v
             self._update()
             return v
-        if self._extint_wanted() and self.pic is not None:
+        if self._extint_wanted() and self._extint is not None:
             self.extint_requested = False
-            vector = self.pic.acknowledge()
+            vector = self._extint()
             self._update()
             return vector
         self._update()
@@ -281,8 +303,7 @@ class LocalApic(Device):
         if mode in (DM_FIXED, DM_LOWEST):
             self.accept(vector, level_triggered)
         elif mode == DM_NMI:
-            if self.machine is not None:
-                self.machine.nmi()
+            self._nmi()
         elif mode == DM_EXTINT:
             self.extint_requested = True
             self._update()
@@ -304,10 +325,10 @@ class LocalApic(Device):
             mode = (lvt >> 8) & 7
             if mode == DM_FIXED:
                 self.accept(lvt & 0xFF, False)
-            elif mode == DM_NMI and self.machine is not None:
-                self.machine.nmi()
-        elif self.passthrough() and n == 1 and rising and self.machine is not None:
-            self.machine.nmi()           # LINT1 is the NMI pin without the APIC
+            elif mode == DM_NMI:
+                self._nmi()
+        elif self.passthrough() and n == 1 and rising:
+            self._nmi()                  # LINT1 is the NMI pin without the APIC
         self._update()
 
     def _error(self, bit):
@@ -325,8 +346,7 @@ class LocalApic(Device):
             return
         self.isr &= ~(1 << v)
         if self.tmr & (1 << v):
-            for io in self.eoi_listeners:
-                io.eoi(v)
+            self.bus.eoi(v)
         self._update()
 
     # --- timer --------------------------------------------------------------------------------
@@ -364,8 +384,8 @@ class LocalApic(Device):
 
     def _schedule(self):
         self._cancel_timer()
-        if self.timer_deadline is not None and self.machine is not None:
-            self._timer = self.machine.timers.schedule(self.timer_deadline, self._timer_fired)
+        if self.timer_deadline is not None:
+            self._timer = self.timers.schedule(self.timer_deadline, self._timer_fired)
 
     def _timer_fired(self):
         self._timer = None

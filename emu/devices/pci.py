@@ -181,10 +181,10 @@ class PciBus(Device):
     ports = ((CONFIG_ADDRESS, 8),)
     state_version = 1
 
-    def __init__(self):
+    def __init__(self, isa_fallback=None):
         self.functions = {}              # devfn -> PciFunction
         self.address = 0
-        self.isa_fallback = None         # byte/word accesses to 0xCF8-0xCFB (the PIIX's 0xCF9)
+        self.isa_fallback = isa_fallback  # byte/word accesses to 0xCF8-0xCFB (the PIIX's 0xCF9)
 
     def add(self, device, function, fn):
         devfn = (device << 3) | function

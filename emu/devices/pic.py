@@ -171,16 +171,13 @@ class PicPair(Device):
     ports = ((0x20, 2), (0xA0, 2), (0x4D0, 2))
     state_version = 1
 
-    def __init__(self):
+    def __init__(self, intr):
+        """intr(level): where the master's INTR output goes (the board: the
+        local APIC's LINT0, or the CPU's INTR on a PC without one)."""
         self.master = Pic8259(True)
         self.slave = Pic8259(False)
-        self.machine = None
+        self.intr = intr
         self._output = False
-        self.output_sink = None             # where INTR goes (board: the local APIC's LINT0); None: the CPU
-
-    def attach(self, machine):
-        self.machine = machine
-        machine.intc = self
 
     def reset(self):
         """Power-on state of both chips, ELCR all edge."""
@@ -207,10 +204,7 @@ class PicPair(Device):
         out = self.master.pending_irq() >= 0
         if out != self._output or out:
             self._output = out
-            if self.output_sink is not None:
-                self.output_sink(out)
-            elif self.machine is not None:
-                self.machine.set_intr(out)
+            self.intr(out)
 
     def output(self):
         return self._output

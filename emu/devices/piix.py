@@ -177,13 +177,14 @@ class Piix3Ide(PciFunction):
     """Function 1: IDE in compatibility mode.  The legacy ATA ports belong to the
     channels (ata.py); here the PCI side and the bus master at BAR4, which
     reaches memory through `memory` (the physical memory object) only while
-    the command register allows bus mastering."""
+    the command register allows bus mastering, and whose registers BAR4 maps
+    on `io` (the I/O bus)."""
 
     name = "piix3-ide"
 
-    def __init__(self, memory=None):
+    def __init__(self, memory=None, io=None):
         self.bm = IdeBusMaster(memory, may_master=lambda: bool(self.command & CMD_MASTER))
-        self.io = None
+        self.io = io
         self._mapped = None
         super().__init__(VENDOR_INTEL, DEVICE_PIIX3_IDE, CLASS_IDE_LEGACY)
 
@@ -196,10 +197,6 @@ class Piix3Ide(PciFunction):
         self.set_writable(SIDETIM, 1, 0xFF)
         if hasattr(self, "bm"):
             self.bm.reset()
-
-    def attach_io(self, io):
-        self.io = io
-        self.config_written(0, 256)
 
     def config_written(self, off, size):
         if self.io is None or not hasattr(self, "_mapped"):

@@ -1,7 +1,10 @@
-"""A stand-in for the Machine that devices see: a virtual clock the test moves
-by hand, the real timer queue on it, and a record of every IRQ line change,
-INTR level, NMI, A20 and reset.  Devices are driven through their ports and
-MMIO exactly as the guest would, without the CPU or the JIT."""
+"""Stand-ins for what devices are wired to.  FakeMachine gives a device its
+DeviceContext (`ctx`: a virtual clock the test moves by hand, the real timer
+queue on it, IRQ lines that record every change) and the other wires device
+constructors take (the CPU's INTR and NMI, the A20 gate, the reset line),
+recording each.  BoardMachine adds what the real PcBoard needs of a machine.
+Devices are driven through their ports and MMIO exactly as the guest would,
+without the CPU or the JIT."""
 import pytest
 
 from emu.board import PcBoard
@@ -26,60 +29,39 @@ class FakeClock:
 
 
 class FakeMachine:
-    def __init__(self, config=None):
-        self.config = config or MachineConfig(ram_mb=16, serial=["null"])
+    def __init__(self):
         self.clock = FakeClock()
         self.timers = TimerQueue(self.clock)
         self.ctx = DeviceContext(self.clock, self.timers, self.set_irq, self.call_soon)
-        self.io = IoBus()
-        self.msr_hooks = {}
+        self.io = IoBus()            # the tests' ports; devices go on it with plug()
         self.irq_log = []            # (irq, level) in order
         self.irqs = {}               # irq -> current level
         self.intr = False
         self.nmis = 0
         self.a20 = True
         self.resets = 0
-        self.exit_status = None
-        self._phys = None
-        self.serial_backends = []
-        self.intc = None
 
-    # what devices call
+    # the context's
     def set_irq(self, n, level):
         level = bool(level)
         self.irqs[n] = level
         self.irq_log.append((n, level))
 
-    def pulse_irq(self, n):
-        self.set_irq(n, 1)
-        self.set_irq(n, 0)
+    def call_soon(self, fn):
+        self.timers.schedule(0, fn)
 
+    # the wires device constructors take
     def set_intr(self, level):
         self.intr = bool(level)
 
     def nmi(self):
         self.nmis += 1
 
-    def call_soon(self, fn):
-        self.timers.schedule(0, fn)
-
     def set_a20(self, on):
         self.a20 = bool(on)
 
     def request_reset(self, reason="guest-reset"):
         self.resets += 1
-
-    def request_exit(self, status, message=None):
-        self.exit_status = status
-
-    def flush_tlb(self, everything=True):
-        pass
-
-    @property
-    def phys(self):
-        if self._phys is None:
-            self._phys = PhysicalMemory(self.config.ram_size)
-        return self._phys
 
     # what tests call
     def advance(self, ns):
@@ -115,16 +97,28 @@ class RecordingBoard(PcBoard):
 
 
 class BoardMachine(FakeMachine):
-    """A FakeMachine carrying the real PcBoard: device IRQs are routed by the
-    board (and still recorded); intc is the board's choice."""
+    """A FakeMachine carrying the real PcBoard and what the board takes of a
+    Machine: device IRQs are routed by the board (and still recorded); intc
+    is the board's choice."""
 
     def __init__(self, config=None, drives=None):
         from emu.devices.chardev import open_backend
-        super().__init__(config)
+        super().__init__()
+        self.config = config or MachineConfig(ram_mb=16, serial=["null"])
+        self.phys = PhysicalMemory(self.config.ram_size)
+        self.msr_hooks = {}
+        self.exit_status = None
+        self.intc = None
         self.drives = drives or {}       # IDE index -> (DriveSpec, image), as Machine opens them
         self.serial_backends = [open_backend(s) for s in self.config.serial]
         self.board = RecordingBoard(self)
         self.board.attach()
+
+    def request_exit(self, status, message=None):
+        self.exit_status = status
+
+    def flush_tlb(self, everything=True):
+        pass
 
     def apic_enabled(self):
         return self.board.apic_enabled()
@@ -140,9 +134,8 @@ def pc():
     return BoardMachine()
 
 
-def attach(machine, dev):
-    """Put dev on the fake machine's I/O bus and attach it."""
+def plug(machine, dev):
+    """Put dev on the fake machine's I/O bus."""
     if dev.ports:
         machine.io.add(dev)
-    dev.attach(machine)
     return dev

@@ -4,12 +4,12 @@ import pytest
 
 from emu.devices.i8042 import I8042
 
-from .conftest import attach
+from .conftest import plug
 
 
 @pytest.fixture
 def kbc(machine):
-    return attach(machine, I8042(machine.ctx, machine.set_a20, machine.request_reset))
+    return plug(machine, I8042(machine.ctx, machine.set_a20, machine.request_reset))
 
 
 def status(m):
@@ -202,6 +202,6 @@ def test_state_round_trip(machine, kbc):
     send(machine, 0xED)
     d = kbc.save_state()
     fresh = machine.__class__()
-    other = attach(fresh, I8042(fresh.ctx, lambda on: None, lambda: None))
+    other = plug(fresh, I8042(fresh.ctx, lambda on: None, lambda: None))
     other.load_state(d)
     assert other.ccb == 0x61 and other.keyboard.pending == 0xED and other.queue or other.obf

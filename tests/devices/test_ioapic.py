@@ -3,19 +3,18 @@ real local APIC."""
 import pytest
 
 from emu.devices.ioapic import IoApic
-from emu.devices.lapic import LocalApic
+from emu.devices.lapic import ApicBus, LocalApic
 
-from .conftest import attach
 
 
 @pytest.fixture
 def pair(machine):
-    lapic = attach(machine, LocalApic())
+    bus = ApicBus()
+    # ExtINT: an 8259 pair that answers the INTA cycle with vector 0x28
+    lapic = LocalApic(machine.ctx, machine.set_intr, machine.nmi, extint=lambda: 0x28, bus=bus)
     lapic.reset()
     lapic.mmio_write(0xF0, 4, 0x1FF)              # software enable
-    io = attach(machine, IoApic(apic_id=1))
-    io.apic_bus = [lapic]
-    lapic.eoi_listeners = [io]
+    io = IoApic(bus, apic_id=1)
     return io, lapic
 
 
@@ -129,12 +128,6 @@ def test_destination_matching(pair):
 
 def test_nmi_and_extint_delivery_modes(machine, pair):
     io, lapic = pair
-
-    class Pic:
-        def acknowledge(self):
-            return 0x28
-
-    lapic.pic = Pic()
     route(io, 10, 0, mode=4)                     # NMI
     io.set_irq(10, True)
     assert machine.nmis == 1

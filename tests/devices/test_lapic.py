@@ -1,9 +1,8 @@
 """Local APIC through its MMIO registers (SDM Vol. 3A chapter 10 facts)."""
 import pytest
 
-from emu.devices.lapic import LocalApic, timer_divisor
+from emu.devices.lapic import ApicBus, LocalApic, timer_divisor
 
-from .conftest import attach
 
 ID, VER, TPR, APR, PPR, EOI, LDR, DFR, SVR = 0x20, 0x30, 0x80, 0x90, 0xA0, 0xB0, 0xD0, 0xE0, 0xF0
 ISR, TMR, IRR, ESR, ICR_LO, ICR_HI = 0x100, 0x180, 0x200, 0x280, 0x300, 0x310
@@ -22,8 +21,9 @@ class FakePic:
 
 
 class FakeIoApic:
-    def __init__(self):
+    def __init__(self, bus):
         self.eois = []
+        bus.io_apics.append(self)
 
     def eoi(self, vector):
         self.eois.append(vector)
@@ -31,12 +31,16 @@ class FakeIoApic:
 
 @pytest.fixture
 def apic(machine):
-    a = attach(machine, LocalApic())
+    pic, bus = FakePic(), ApicBus()
+    a = new_apic(machine, extint=pic.acknowledge, bus=bus)
     a.reset()
-    a.pic = FakePic()
-    a.test_ioapic = FakeIoApic()
-    a.eoi_listeners = [a.test_ioapic]
+    a.test_pic = pic
+    a.test_ioapic = FakeIoApic(bus)
     return a
+
+
+def new_apic(machine, **wires):
+    return LocalApic(machine.ctx, machine.set_intr, machine.nmi, **wires)
 
 
 def rd(a, reg):
@@ -228,7 +232,7 @@ def test_extint_through_lint0(machine, apic):
     enable(apic)
     apic.set_lint0(True)                      # the PIC's INTR
     assert machine.intr
-    assert apic.acknowledge() == 0x30 and apic.pic.acks == 1
+    assert apic.acknowledge() == 0x30 and apic.test_pic.acks == 1
     wr(apic, LVT_LINT0, 0x10700)              # masked ExtINT
     assert not machine.intr
 
@@ -288,7 +292,7 @@ def test_state_round_trip(machine, apic):
     wr(apic, LVT_TIMER, 0x45)
     wr(apic, TIMER_INIT, 500)
     d = apic.save_state()
-    other = attach(machine, LocalApic())
+    other = new_apic(machine)
     other.load_state(d)
     assert other.tpr == 0x20 and other.timer_current() == 500
     machine.advance(500)

@@ -4,12 +4,12 @@ import pytest
 
 from emu.devices.pit import PIT_HZ, Pit8254, _ns
 
-from .conftest import attach
+from .conftest import plug
 
 
 @pytest.fixture
 def pit(machine):
-    return attach(machine, Pit8254(machine.ctx))
+    return plug(machine, Pit8254(machine.ctx))
 
 
 def ticks(n):

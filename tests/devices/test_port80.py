@@ -1,11 +1,11 @@
 """Port 0x80: writes are taken and kept, reads float high like an ISA bus."""
 from emu.devices.port80 import Port80
 
-from .conftest import attach
+from .conftest import plug
 
 
 def test_port80(machine):
-    p = attach(machine, Port80())
+    p = plug(machine, Port80())
     assert machine.io.read(0x80, 1) == 0xFF
     machine.io.write(0x80, 1, 0x55)
     assert p.last_code == 0x55 and machine.io.read(0x80, 1) == 0xFF

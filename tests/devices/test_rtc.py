@@ -6,7 +6,7 @@ import pytest
 
 from emu.devices.rtc import Rtc
 
-from .conftest import attach
+from .conftest import plug
 
 MS = 1_000_000
 US = 1_000
@@ -15,7 +15,7 @@ START = calendar.timegm((2006, 6, 17, 16, 1, 21))     # a Saturday
 
 @pytest.fixture
 def rtc(machine):
-    return attach(machine, Rtc(machine.ctx, irq=8, start=float(START)))
+    return plug(machine, Rtc(machine.ctx, irq=8, start=float(START)))
 
 
 def reg(m, r):
@@ -182,6 +182,6 @@ def test_state_round_trip(machine, rtc):
     d = rtc.save_state()
     assert d["version"] == 1 and d["cmos"][0x50] == 7
     fresh = machine.__class__()
-    other = attach(fresh, Rtc(fresh.ctx, start=0.0))
+    other = plug(fresh, Rtc(fresh.ctx, start=0.0))
     other.load_state(d)
     assert other.cmos[0x50] == 7 and other.now_seconds() == rtc.now_seconds()

@@ -4,7 +4,7 @@ import pytest
 
 from emu.devices.uart import Uart16550
 
-from .conftest import attach
+from .conftest import plug
 
 BASE = 0x3F8
 RBR = THR = DLL = BASE
@@ -45,7 +45,7 @@ class Backend:
 @pytest.fixture
 def uart(machine):
     be = Backend()
-    u = attach(machine, Uart16550(machine.ctx, be, iobase=BASE, irq=4))
+    u = plug(machine, Uart16550(machine.ctx, be, iobase=BASE, irq=4))
     u.test_backend = be
     return u
 
@@ -248,7 +248,7 @@ def test_backend_without_input_interface(machine):
             self.out += data
 
     be = OutputOnly()
-    attach(machine, Uart16550(machine.ctx, be, iobase=BASE))
+    plug(machine, Uart16550(machine.ctx, be, iobase=BASE))
     wr(machine, THR, 0x31)
     assert be.out == b"1" and not rd(machine, LSR) & 0x01
 
@@ -301,6 +301,6 @@ def test_state_round_trip(machine, uart):
     d = uart.save_state()
     assert d["version"] == 2 and d["rx"] == [7] and d["scr"] == 9
     fresh = machine.__class__()
-    other = attach(fresh, Uart16550(fresh.ctx, Backend(), iobase=BASE))
+    other = plug(fresh, Uart16550(fresh.ctx, Backend(), iobase=BASE))
     other.load_state(d)
     assert other.rx[0] == 7 and other.trigger == 8 and other.fifo_enabled
