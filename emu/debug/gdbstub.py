@@ -12,6 +12,8 @@ import struct
 import sys
 import threading
 
+from ..fpu import control as C
+from ..fpu import layouts as L
 from ..translator.helpers.common import set_eflags
 
 SIGINT, SIGTRAP = 2, 5
@@ -153,10 +155,8 @@ class GdbStub:
         out = b"".join(struct.pack("<I", cpu.regs[k] & 0xFFFFFFFF) for k in range(8))
         out += struct.pack("<II", cpu.eip & 0xFFFFFFFF, m.eflags())
         out += b"".join(struct.pack("<I", cpu.seg[s].selector) for s in SEG_ORDER)
-        for i in range(8):
-            phys = (cpu.fpu_top + i) & 7
-            out += struct.pack("<QH", cpu.fpu_mant[phys], cpu.fpu_se[phys])
-        sw = (cpu.fpu_sw & ~0x3800) | ((cpu.fpu_top & 7) << 11)
+        out += b"".join(L.reg_bytes(cpu, i) for i in range(8))
+        sw = C.status_word(cpu.fpu_sw, cpu.fpu_top)
         out += struct.pack("<8I", cpu.fpu_cw, sw, cpu.fpu_tag, cpu.fpu_cs, cpu.fpu_ip, cpu.fpu_ds,
                            cpu.fpu_dp, cpu.fpu_op)
         return out
@@ -173,8 +173,7 @@ class GdbStub:
         elif n < 16:
             cpu.seg[SEG_ORDER[n - 10]].selector = struct.unpack("<I", raw[:4])[0] & 0xFFFF
         elif n < 24:
-            phys = (cpu.fpu_top + n - 16) & 7
-            cpu.fpu_mant[phys], cpu.fpu_se[phys] = struct.unpack("<QH", raw[:10])
+            L.set_reg_bytes(cpu, n - 16, raw)
 
     @staticmethod
     def _reg_size(n):

@@ -8,6 +8,9 @@
                 exception flags (numba; no host floating point involved)
 * transcend.py  F2XM1 FYL2X FYL2XP1 FPTAN FPATAN FSIN FCOS FSINCOS
 * bcd.py        18-digit packed BCD (FBLD, FBSTP)
+* control.py    the rules the numba FPU and the Python helpers share: the
+                state FNINIT leaves, the status word with TOP, the full and
+                abridged tag words
 * x87.py        the register stack, tags, status word and exception
                 responses: one function per instruction kind, operating on
                 the CpuState fields fpu_* (numba)

@@ -19,24 +19,13 @@ MXCSR_MASK as 0 ("use the default mask") and the XMM registers as zeros.
 """
 import struct
 
-import numpy as np
-
 from ..cpu import hflags as H
-from . import softfloat80 as S
+from . import control as C
 
 ENV32, ENV16 = 28, 14
 MXCSR_DEFAULT = 0x1F80
 MXCSR_MASK = 0xFFBF          # the bits FXRSTOR accepts (SDM Vol. 1 11.6.6, default mask)
 CR4_OSFXSR = 1 << 9
-
-
-def _tag_for(se, m):
-    k = S.classify(int(se), np.uint64(m))
-    return 0 if k == S.K_NORMAL else (1 if k == S.K_ZERO else 2)
-
-
-def status_word(cpu):
-    return (cpu.fpu_sw & ~0x3800 & 0xFFFF) | ((cpu.fpu_top & 7) << 11)
 
 
 def real_mode(cpu):
@@ -45,7 +34,7 @@ def real_mode(cpu):
 
 def env_image(cpu, opsize32):
     """FNSTENV: the environment as bytes."""
-    cw, sw, tw = cpu.fpu_cw & 0xFFFF, status_word(cpu), cpu.fpu_tag & 0xFFFF
+    cw, sw, tw = cpu.fpu_cw & 0xFFFF, C.status_word(cpu.fpu_sw, cpu.fpu_top), cpu.fpu_tag & 0xFFFF
     op = cpu.fpu_op & 0x7FF
     if real_mode(cpu):
         ip = ((cpu.fpu_cs & 0xFFFF) << 4) + cpu.fpu_ip
@@ -62,30 +51,15 @@ def env_image(cpu, opsize32):
                        cpu.fpu_dp & 0xFFFF, cpu.fpu_ds & 0xFFFF)
 
 
-def _set_status(cpu, sw):
-    cpu.fpu_top = (sw >> 11) & 7
-    sw &= ~0x3800 & 0xFFFF
-    # B mirrors ES (the 387 and later have no separate busy state)
-    cpu.fpu_sw = (sw & 0x7FFF) | (0x8000 if sw & 0x80 else 0)
-
-
-def _set_tags(cpu, tw):
-    """A loaded tag word: empty stays empty, the other tags follow the contents."""
-    tags = 0
-    for p in range(8):
-        t = 3 if (tw >> (2 * p)) & 3 == 3 else _tag_for(cpu.fpu_se[p], cpu.fpu_mant[p])
-        tags |= t << (2 * p)
-    cpu.fpu_tag = tags
-
-
 def load_env(cpu, data, opsize32):
-    """FLDENV; the tag word is applied after the registers are in place (load_state)."""
+    """The environment but its tag word, which is returned: it applies once the
+    registers are in place (fldenv, load_state)."""
     if opsize32:
         cw, sw, tw, w3, w4, w5, w6 = struct.unpack("<IIIIIII", data[:ENV32])
     else:
         cw, sw, tw, w3, w4, w5, w6 = struct.unpack("<HHHHHHH", data[:ENV16])
     cpu.fpu_cw = cw & 0xFFFF
-    _set_status(cpu, sw & 0xFFFF)
+    C.set_status_word(cpu, sw & 0xFFFF)
     if real_mode(cpu):
         hi_bits = 0xFFFF if opsize32 else 0xF
         cpu.fpu_op = w4 & 0x7FF
@@ -99,6 +73,11 @@ def load_env(cpu, data, opsize32):
         cpu.fpu_dp = w5 if opsize32 else w5 & 0xFFFF
         cpu.fpu_ds = w6 & 0xFFFF
     return tw & 0xFFFF
+
+
+def fldenv(cpu, data, opsize32):
+    """FLDENV: a loaded tag word keeps its empty registers, the others follow the contents."""
+    C.set_tags(cpu, C.empty_registers(load_env(cpu, data, opsize32)))
 
 
 def reg_bytes(cpu, i):
@@ -123,25 +102,14 @@ def load_state(cpu, data, opsize32):
     tw = load_env(cpu, data, opsize32)
     for i in range(8):
         set_reg_bytes(cpu, i, data[n + 10 * i:n + 10 * i + 10])
-    _set_tags(cpu, tw)
-
-
-def fninit(cpu):
-    cpu.fpu_cw = 0x37F
-    cpu.fpu_sw = 0
-    cpu.fpu_top = 0
-    cpu.fpu_tag = 0xFFFF
-    cpu.fpu_ip = cpu.fpu_cs = cpu.fpu_op = cpu.fpu_dp = cpu.fpu_ds = 0
-
-
-def abridged_tags(cpu):
-    return sum(1 << p for p in range(8) if (cpu.fpu_tag >> (2 * p)) & 3 != 3)
+    C.set_tags(cpu, C.empty_registers(tw))
 
 
 def fxsave_image(cpu, old):
     """FXSAVE: the 512-byte area, starting from what memory held (`old`)."""
     area = bytearray(old)
-    struct.pack_into("<HHBBHIHHIHH", area, 0, cpu.fpu_cw & 0xFFFF, status_word(cpu), abridged_tags(cpu), 0,
+    struct.pack_into("<HHBBHIHHIHH", area, 0, cpu.fpu_cw & 0xFFFF, C.status_word(cpu.fpu_sw, cpu.fpu_top),
+                     C.abridged_tags(cpu.fpu_tag), 0,
                      cpu.fpu_op & 0x7FF, cpu.fpu_ip & 0xFFFFFFFF, cpu.fpu_cs & 0xFFFF, 0,
                      cpu.fpu_dp & 0xFFFFFFFF, cpu.fpu_ds & 0xFFFF, 0)
     for i in range(8):
@@ -164,12 +132,8 @@ def fxrstor_check(cpu, data):
 def fxrstor(cpu, data):
     cw, sw, ftw, _, op, ip, cs, _, dp, ds, _ = struct.unpack_from("<HHBBHIHHIHH", data, 0)
     cpu.fpu_cw = cw
-    _set_status(cpu, sw)
+    C.set_status_word(cpu, sw)
     cpu.fpu_op, cpu.fpu_ip, cpu.fpu_cs, cpu.fpu_dp, cpu.fpu_ds = op & 0x7FF, ip, cs, dp, ds
     for i in range(8):
         set_reg_bytes(cpu, i, data[32 + 16 * i:42 + 16 * i])
-    tags = 0
-    for p in range(8):
-        t = _tag_for(cpu.fpu_se[p], cpu.fpu_mant[p]) if (ftw >> p) & 1 else 3
-        tags |= t << (2 * p)
-    cpu.fpu_tag = tags
+    C.set_tags(cpu, C.empty_in_abridged(ftw))

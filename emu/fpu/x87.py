@@ -24,23 +24,21 @@ import numpy as np
 from numba import njit
 
 from . import bcd, transcend as T
+from . import control as C
 from . import softfloat80 as S
+from .control import SW_B, SW_ES, TAG_EMPTY, tag_for
 from .u128 import ONE, TOP, U64, Z
 
 I64 = np.int64
 
 SW_SF = 0x40
-SW_ES = 0x80
 SW_C0 = 0x100
 SW_C1 = 0x200
 SW_C2 = 0x400
 SW_C3 = 0x4000
-SW_B = 0x8000
 SW_CC = SW_C0 | SW_C1 | SW_C2 | SW_C3
 EXC = 0x3F
 BLOCKING = S.F_IE | S.F_DE | S.F_ZE      # pre-computation exceptions
-
-TAG_VALID, TAG_ZERO, TAG_SPECIAL, TAG_EMPTY = 0, 1, 2, 3
 
 # memory operand formats
 FMT_F32, FMT_F64, FMT_I16, FMT_I32, FMT_I64, FMT_F80, FMT_BCD = range(7)
@@ -67,17 +65,6 @@ C_FNINIT, C_FNCLEX, C_FLDCW = range(3)
 @njit(cache=True, nogil=True)
 def phys(s, i):
     return (I64(s.fpu_top) + i) & 7
-
-
-@njit(cache=True, nogil=True)
-def tag_for(se, m):
-    """The tag of a register holding (se, m) (SDM Vol. 1 8.1.7)."""
-    k = S.classify(se, m)
-    if k == S.K_NORMAL:
-        return TAG_VALID
-    if k == S.K_ZERO:
-        return TAG_ZERO
-    return TAG_SPECIAL
 
 
 @njit(cache=True, nogil=True)
@@ -615,19 +602,14 @@ def reg_op(s, op, i, cond):
         write(s, 0, se, m)
 
 
+_fninit = njit(cache=True, nogil=True)(C.fninit)
+
+
 @njit(cache=True, nogil=True)
 def control(s, op, value):
     """FNINIT, FNCLEX, FLDCW."""
     if op == C_FNINIT:
-        s.fpu_cw = 0x37F
-        s.fpu_sw = 0
-        s.fpu_top = 0
-        s.fpu_tag = 0xFFFF
-        s.fpu_ip = 0
-        s.fpu_cs = 0
-        s.fpu_op = 0
-        s.fpu_dp = 0
-        s.fpu_ds = 0
+        _fninit(s)
     elif op == C_FNCLEX:
         s.fpu_sw = I64(s.fpu_sw) & ~(EXC | SW_SF | SW_ES | SW_B)
     else:

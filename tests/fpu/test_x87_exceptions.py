@@ -18,13 +18,13 @@ import struct
 import pytest
 
 from emu.cpu import hflags as H
+from emu.cpu.vectors import Vector
 
 from .x87run import DATA, DENORMAL, MAX, ONE, THREE, TINY, TWO, ZERO, Fpu, X87Runner
 
 IE, DE, ZE, OE, UE, PE, SF, ES, B = 1, 2, 4, 8, 16, 32, 0x40, 0x80, 0x8000
 C1 = 0x200
 D = DATA.to_bytes(4, "little")
-VEC_NM, VEC_MF = 7, 16
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ PENDING = Fpu(stack=(ONE,), cw=cw_unmasking(ZE), sw=ZE | ES | B)
 def test_pending_exception_raises_mf_at_the_next_waiting_instruction(x87, code, waits):
     r = x87.run(code, PENDING, cr0_set=H.CR0_NE)
     if waits:
-        assert r.exception == VEC_MF and r.eip == 0x10000
+        assert r.exception == Vector.MF and r.eip == 0x10000
         assert r.st(0) == ONE and r.top == 0, "the faulting instruction must not run"
     else:
         assert r.exception is None
@@ -157,7 +157,7 @@ def test_pending_exception_with_ne_clear_signals_ferr_and_goes_on(x87):
 def test_mf_reports_the_pointers_of_the_instruction_that_failed(x87):
     code = b"\xd8\x35" + D + b"\x9b"                        # FDIV dword [DATA] (1 / 0.0); FWAIT
     r = x87.run(code, Fpu(stack=(ONE,), cw=cw_unmasking(ZE)), cr0_set=H.CR0_NE, mem=bytes(4))
-    assert r.exception == VEC_MF and r.eip == 0x10006
+    assert r.exception == Vector.MF and r.eip == 0x10006
     assert r.fip == 0x10000 and r.fdp == DATA and r.fop == 0x035
     assert r.fcs == x87.cpu.seg[1].selector and r.fds == x87.cpu.seg[3].selector
 
@@ -173,4 +173,4 @@ def test_mf_reports_the_pointers_of_the_instruction_that_failed(x87):
 ])
 def test_device_not_available(x87, cr0, code, nm):
     r = x87.run(code, Fpu(stack=(ONE,)), cr0_set=cr0)
-    assert (r.exception == VEC_NM) == nm
+    assert (r.exception == Vector.NM) == nm

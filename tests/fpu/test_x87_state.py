@@ -6,11 +6,11 @@ import struct
 import pytest
 
 from emu.cpu import hflags as H
+from emu.cpu.vectors import Vector
 
 from .x87run import DATA, INDEFINITE, ONE, THREE, TWO, ZERO, Fpu, X87Runner, m80
 
 D = DATA.to_bytes(4, "little")
-VEC_GP = 13
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_fxsave_layout_and_fxrstor(x87):
 
 def test_fxsave_needs_16_byte_alignment(x87):
     r = x87.run(b"\x0f\xae\x05" + (DATA + 8).to_bytes(4, "little"))
-    assert r.exception == VEC_GP
+    assert r.exception == Vector.GP
 
 
 def test_fxsave_mxcsr_with_osfxsr(x87):

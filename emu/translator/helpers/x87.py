@@ -8,6 +8,7 @@ were.  a0 is the operand's linear address, a1 the operand size (2 or 4).
 from ...cpu import hflags as H
 from ...cpu.faults import GuestFault
 from ...cpu.vectors import Vector
+from ...fpu import control as C
 from ...fpu import layouts as L
 from ..callbacks import python_helper
 from ..exits import HELPER_OK
@@ -28,10 +29,8 @@ def helper_x87_fnstenv(m, lin, opsize, a2):
 
 @python_helper
 def helper_x87_fldenv(m, lin, opsize, a2):
-    cpu = m.cpu
     data = m.mem.read(lin, L.ENV32 if opsize == 4 else L.ENV16, _user(m))
-    tw = L.load_env(cpu, data, opsize == 4)
-    L._set_tags(cpu, tw)
+    L.fldenv(m.cpu, data, opsize == 4)
     return HELPER_OK
 
 
@@ -39,7 +38,7 @@ def helper_x87_fldenv(m, lin, opsize, a2):
 def helper_x87_fnsave(m, lin, opsize, a2):
     cpu = m.cpu
     m.mem.write(lin, L.save_image(cpu, opsize == 4), _user(m))
-    L.fninit(cpu)
+    C.fninit(cpu)
     return HELPER_OK
 
 

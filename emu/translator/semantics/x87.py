@@ -20,12 +20,11 @@ the exception handler (SDM Vol. 1 8.1.8-8.1.9).
 from ...cpu import hflags as H
 from ...cpu.state import CS, EAX
 from ...cpu.vectors import Vector
+from ...fpu import control as C
 from ...fpu import native as N
 from ...fpu import x87 as X
 from ..irstate import I16, I32, I64, PTR, c32, c64, load_field, store_field
 from .. import callbacks
-
-SW_ES = 0x80
 
 # memory operand text (opcodes.py) -> (format, bytes)
 MEM_FORMATS = {"Mfs": (X.FMT_F32, 4), "Mfd": (X.FMT_F64, 8), "Mft": (X.FMT_F80, 10),
@@ -57,7 +56,7 @@ def _wait(g):
     """The pending-exception check of a waiting instruction."""
     b = g.b
     sw = load_field(b, g.s, "fpu_sw")
-    with g.when(b.icmp_unsigned("!=", b.and_(sw, c32(SW_ES)), c32(0))):
+    with g.when(b.icmp_unsigned("!=", b.and_(sw, c32(C.SW_ES)), c32(0))):
         cr0 = load_field(b, g.s, "cr", 0)
         ne = b.icmp_unsigned("!=", b.and_(cr0, c64(H.CR0_NE)), c64(0))
         g.fault_if(ne, Vector.MF)
@@ -368,10 +367,11 @@ def op_fwait(g, insn):
 # --- control ------------------------------------------------------------------------------------
 
 def _status_word(g):
+    """control.status_word(fpu_sw, fpu_top), in IR."""
     b = g.b
     sw = load_field(b, g.s, "fpu_sw")
     top = b.and_(load_field(b, g.s, "fpu_top"), c32(7))
-    return b.trunc(b.or_(b.and_(sw, c32(~0x3800 & 0xFFFF)), b.shl(top, c32(11))), I16)
+    return b.trunc(b.or_(b.and_(sw, c32(~C.SW_TOP & 0xFFFF)), b.shl(top, c32(C.TOP_SHIFT))), I16)
 
 
 def op_fnstsw(g, insn):
