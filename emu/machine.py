@@ -118,7 +118,8 @@ class Machine:
         self.attach_devices()
 
     def attach_devices(self):
-        """Tell every device the board is complete (clock, IRQ routing)."""
+        """The board is complete: its interrupt controller becomes the CPU's, and
+        the chipset is left as firmware leaves it."""
         self.board.attach()
 
     def _retired(self):
@@ -240,11 +241,6 @@ class Machine:
         pass
 
     # --- interrupts ---------------------------------------------------------------------------
-    def set_irq(self, n, level):
-        """An ISA interrupt line changed (devices call this; the board routes it
-        to the PIC and the IOAPIC)."""
-        self.board.set_irq(n, level)
-
     def apic_enabled(self):
         """CPUID reports the APIC only while there is one and it is globally enabled."""
         return self.board.apic_enabled()
@@ -252,10 +248,6 @@ class Machine:
     def fpu_error_irq(self):
         """The x87 signalled an unmasked exception with CR0.NE clear (FERR#)."""
         self.board.ferr.fpu_error()
-
-    def pulse_irq(self, n):
-        self.set_irq(n, 1)
-        self.set_irq(n, 0)
 
     def set_intr(self, level):
         """The interrupt controller's INTR output changed."""
