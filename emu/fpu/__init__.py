@@ -12,9 +12,11 @@
                 state FNINIT leaves, the status word with TOP, the full and
                 abridged tag words
 * x87.py        the register stack, tags, status word and exception
-                responses: one function per instruction kind, operating on
+                responses: one function per instruction (fsin, fchs, ...)
+                or family (arith_reg, compare, load, ...), operating on
                 the CpuState fields fpu_* (numba)
-* native.py     @cfunc entry points generated code calls
+* kinds.py      Kind: the operations native.py dispatches on
+* native.py     the @cfunc entry point generated code calls
 * layouts.py    FNSTENV/FNSAVE/FXSAVE memory images (Python helpers)
 
 Generated code never uses the host's x87 or LLVM's x86_fp80 type: every

@@ -24,8 +24,9 @@ TAGS_ALL_EMPTY = 0xFFFF
 
 
 def fninit(s):
-    """FNINIT (SDM Vol. 2A FINIT/FNINIT): control word 0x37F, status word and TOP 0, every register empty, the instruction
-    and data pointers and the opcode cleared.  FNSAVE ends with the same."""
+    """FNINIT (SDM Vol. 2A FINIT/FNINIT): control word 0x37F, status word and
+    TOP 0, every register empty, the instruction and data pointers and the
+    opcode cleared.  FNSAVE ends with the same."""
     s.fpu_cw = CW_INIT
     s.fpu_tag = TAGS_ALL_EMPTY
     s.fpu_sw = s.fpu_top = 0

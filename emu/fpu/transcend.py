@@ -29,6 +29,8 @@ TWO63 = 9223372036854775808.0
 LN2 = 0.6931471805599453
 LOG2E = 1.4426950408889634
 
+SIN, COS, TAN = 0, 1, 2         # trig's `which`
+
 # pi, pi/2, pi/4, 3pi/4 rounded to the register format (to nearest)
 PI_SE, PI_M = 0x4000, U64(0xC90FDAA22168C235)
 PI2_SE, PI2_M = 0x3FFF, U64(0xC90FDAA22168C235)
@@ -106,7 +108,7 @@ def out_of_range(se, m):
 
 @njit(cache=True, nogil=True)
 def trig(se, m, cw, which):
-    """which: 0 sin, 1 cos, 2 tan (C2 handling is the caller's)."""
+    """which: SIN, COS or TAN (C2 handling is the caller's)."""
     k = S.classify(se, m)
     done, rse, rm, flags = _nan1(se, m, k)
     if done:
@@ -114,13 +116,13 @@ def trig(se, m, cw, which):
     if k == S.K_INF:
         return S.INDEF_SE, S.INDEF_M, S.F_IE
     if k == S.K_ZERO:
-        if which == 1:
+        if which == COS:
             return ONE_SE, ONE_M, 0
         return se, m, 0
     x = to_double(se, m, S.rc_of(cw))
-    if which == 0:
+    if which == SIN:
         r = math.sin(x)
-    elif which == 1:
+    elif which == COS:
         r = math.cos(x)
     else:
         r = math.tan(x)

@@ -376,29 +376,78 @@ def store_done(s, npop):
     report(s, I64(s.fpu_st_flags))
 
 
+# --- the D9 E0-FF group: one function per instruction, no operand -------------------------------
+
 @njit(cache=True, nogil=True)
-def _const(op, rc):
-    """FLD1 FLDL2T FLDL2E FLDPI FLDLG2 FLDLN2 FLDZ (ModRM E8..EE): the constant
-    rounded in mode rc (SDM Vol. 1 8.3.8; the 66-bit internal values)."""
-    if op == 0xE8:
-        return 0x3FFF, TOP
-    if op == 0xEE:
-        return 0, Z
-    down = rc == S.RC_DOWN or rc == S.RC_ZERO
-    if op == 0xE9:      # log2(10) = D49A784BCD1B8AFE 492B...
-        return 0x4000, U64(0xD49A784BCD1B8AFF if rc == S.RC_UP else 0xD49A784BCD1B8AFE)
-    if op == 0xEA:      # log2(e) = B8AA3B295C17F0BB BE87...
-        return 0x3FFF, U64(0xB8AA3B295C17F0BB if down else 0xB8AA3B295C17F0BC)
-    if op == 0xEB:      # pi = C90FDAA22168C234 C4C6...
-        return 0x4000, U64(0xC90FDAA22168C234 if down else 0xC90FDAA22168C235)
-    if op == 0xEC:      # log10(2) = 9A209A84FBCFF798 8F89...
-        return 0x3FFD, U64(0x9A209A84FBCFF798 if down else 0x9A209A84FBCFF799)
-    # ln(2) = B17217F7D1CF79AB C9E3...
-    return 0x3FFE, U64(0xB17217F7D1CF79AB if down else 0xB17217F7D1CF79AC)
+def _push_value(s, se, m):
+    """Push an exact value (or the stack overflow)."""
+    if full(s):
+        overflow(s)
+        return
+    push(s, se, m)
+    report(s, 0)
 
 
 @njit(cache=True, nogil=True)
-def _fxam(s):
+def _push_constant(s, se, m, nearest_up):
+    """Push a constant that lies between (se, m) and the next value up, rounded
+    in the control word's mode; nearest_up: round to nearest goes up (SDM Vol. 1
+    8.3.8: the constants are held to 66 bits and rounded as results are)."""
+    rc = S.rc_of(I64(s.fpu_cw))
+    if rc == S.RC_UP or (rc == S.RC_NEAR and nearest_up):
+        m += ONE
+    _push_value(s, se, m)
+
+
+@njit(cache=True, nogil=True)
+def fld1(s):
+    _push_value(s, 0x3FFF, TOP)
+
+
+@njit(cache=True, nogil=True)
+def fldz(s):
+    _push_value(s, 0, Z)
+
+
+@njit(cache=True, nogil=True)
+def fldl2t(s):
+    _push_constant(s, 0x4000, U64(0xD49A784BCD1B8AFE), False)     # log2(10) = D49A784BCD1B8AFE 492B...
+
+
+@njit(cache=True, nogil=True)
+def fldl2e(s):
+    _push_constant(s, 0x3FFF, U64(0xB8AA3B295C17F0BB), True)      # log2(e) = B8AA3B295C17F0BB BE87...
+
+
+@njit(cache=True, nogil=True)
+def fldpi(s):
+    _push_constant(s, 0x4000, U64(0xC90FDAA22168C234), True)      # pi = C90FDAA22168C234 C4C6...
+
+
+@njit(cache=True, nogil=True)
+def fldlg2(s):
+    _push_constant(s, 0x3FFD, U64(0x9A209A84FBCFF798), True)      # log10(2) = 9A209A84FBCFF798 8F89...
+
+
+@njit(cache=True, nogil=True)
+def fldln2(s):
+    _push_constant(s, 0x3FFE, U64(0xB17217F7D1CF79AB), True)      # ln(2) = B17217F7D1CF79AB C9E3...
+
+
+@njit(cache=True, nogil=True)
+def fdecstp(s):
+    s.fpu_top = (I64(s.fpu_top) - 1) & 7
+    s.fpu_sw = I64(s.fpu_sw) & ~SW_C1
+
+
+@njit(cache=True, nogil=True)
+def fincstp(s):
+    s.fpu_top = (I64(s.fpu_top) + 1) & 7
+    s.fpu_sw = I64(s.fpu_sw) & ~SW_C1
+
+
+@njit(cache=True, nogil=True)
+def fxam(s):
     se, m = read(s, 0)
     sign = (se >> 15) & 1
     if empty(s, 0):
@@ -417,6 +466,98 @@ def _fxam(s):
         set_cc(s, False, sign, False, True)
     else:
         set_cc(s, False, sign, True, True)
+
+
+@njit(cache=True, nogil=True)
+def ftst(s):
+    compare(s, CMP_ZERO, 0, 0, Z, 0)
+
+
+@njit(cache=True, nogil=True)
+def _st0(s):
+    """(ok, se, m) of ST(0); not ok: it is empty, the stack underflow of an
+    instruction replacing ST(0) has happened."""
+    se, m = read(s, 0)
+    if empty(s, 0):
+        underflow(s, 0, 0)
+        return False, se, m
+    return True, se, m
+
+
+@njit(cache=True, nogil=True)
+def fchs(s):
+    ok, se, m = _st0(s)
+    if ok:
+        write(s, 0, se ^ 0x8000, m)
+        report(s, 0)
+
+
+@njit(cache=True, nogil=True)
+def fabs(s):
+    ok, se, m = _st0(s)
+    if ok:
+        write(s, 0, se & 0x7FFF, m)
+        report(s, 0)
+
+
+@njit(cache=True, nogil=True)
+def _trig_in_range(s):
+    """FSIN FCOS FPTAN FSINCOS: |ST(0)| >= 2^63 is left alone with C2 = 1;
+    otherwise C2 = 0 and the instruction goes on."""
+    se, m = read(s, 0)
+    if T.out_of_range(se, m):
+        s.fpu_sw = I64(s.fpu_sw) | SW_C2
+        return False
+    s.fpu_sw = I64(s.fpu_sw) & ~SW_C2
+    return True
+
+
+_SQRT, _RNDINT, _2XM1, _SIN, _COS = 0, 1, 2, 3, 4
+
+
+@njit(cache=True, nogil=True)
+def _into_st0(s, which):
+    """FSQRT, FRNDINT, F2XM1, FSIN, FCOS: ST(0) = f(ST(0))."""
+    ok, se, m = _st0(s)
+    if not ok:
+        return
+    cw = I64(s.fpu_cw)
+    if which == _SQRT:
+        se, m, f = S.sqrt80(se, m, S.prec_of(cw), cw)
+    elif which == _RNDINT:
+        se, m, f = S.round_int80(se, m, cw)
+    elif which == _2XM1:
+        se, m, f = T.f2xm1(se, m, cw)
+    else:
+        if not _trig_in_range(s):
+            return
+        se, m, f = T.trig(se, m, cw, T.SIN if which == _SIN else T.COS)
+    finish(s, 0, se, m, f, 0)
+
+
+@njit(cache=True, nogil=True)
+def fsqrt(s):
+    _into_st0(s, _SQRT)
+
+
+@njit(cache=True, nogil=True)
+def frndint(s):
+    _into_st0(s, _RNDINT)
+
+
+@njit(cache=True, nogil=True)
+def f2xm1(s):
+    _into_st0(s, _2XM1)
+
+
+@njit(cache=True, nogil=True)
+def fsin(s):
+    _into_st0(s, _SIN)
+
+
+@njit(cache=True, nogil=True)
+def fcos(s):
+    _into_st0(s, _COS)
 
 
 @njit(cache=True, nogil=True)
@@ -440,108 +581,136 @@ def _push_fault(s):
 
 
 @njit(cache=True, nogil=True)
-def unary(s, op):
-    """The D9 E0-FF group, selected by its ModRM byte."""
-    cw = I64(s.fpu_cw)
-    if op >= 0xE8 and op <= 0xEE:
-        if full(s):
-            overflow(s)
-            return
-        se, m = _const(op, S.rc_of(cw))
-        push(s, se, m)
-        report(s, 0)
+def _two_results_fault(s, trig):
+    """ST(0) empty, or (a trig instruction's operand in range) no room for the
+    second result: the stack fault.  False when the instruction goes on."""
+    if empty(s, 0):
+        _push_fault(s)
+        return True
+    if trig and not _trig_in_range(s):
+        return True
+    if full(s):
+        _push_fault(s)
+        return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def fptan(s):
+    """ST(0) = tan(ST(0)), then push 1.0."""
+    if _two_results_fault(s, True):
         return
-    if op == 0xF6 or op == 0xF7:          # FDECSTP, FINCSTP
-        s.fpu_top = (I64(s.fpu_top) + (1 if op == 0xF7 else -1)) & 7
-        s.fpu_sw = I64(s.fpu_sw) & ~SW_C1
-        return
-    if op == 0xE5:
-        _fxam(s)
-        return
-    if op == 0xE4:                         # FTST
-        compare(s, CMP_ZERO, 0, 0, Z, 0)
-        return
-    two = op == 0xF1 or op == 0xF3 or op == 0xF5 or op == 0xF8 or op == 0xF9 or op == 0xFD
-    if empty(s, 0) or (two and empty(s, 1)):
-        if op == 0xF2 or op == 0xFB or op == 0xF4:
-            _push_fault(s)
-        elif op == 0xF1 or op == 0xF3 or op == 0xF9:
-            underflow(s, 1, 1)
-        else:
-            if op == 0xF5 or op == 0xF8:
-                set_cc(s, False, False, False, False)
-            underflow(s, 0, 0)
+    se, m = read(s, 0)
+    se, m, f = T.trig(se, m, I64(s.fpu_cw), T.TAN)
+    _two_results(s, se, m, 0x3FFF, TOP, f)
+
+
+@njit(cache=True, nogil=True)
+def fsincos(s):
+    """ST(0) = sin(ST(0)), then push the cosine."""
+    if _two_results_fault(s, True):
         return
     a_se, a_m = read(s, 0)
-    if op == 0xE0 or op == 0xE1:           # FCHS, FABS
-        write(s, 0, (a_se ^ 0x8000) if op == 0xE0 else (a_se & 0x7FFF), a_m)
-        report(s, 0)
+    cw = I64(s.fpu_cw)
+    sse, sm, f1 = T.trig(a_se, a_m, cw, T.SIN)
+    cse, cm, f2 = T.trig(a_se, a_m, cw, T.COS)
+    _two_results(s, sse, sm, cse, cm, f1 | f2)
+
+
+@njit(cache=True, nogil=True)
+def fxtract(s):
+    """ST(0) = the exponent, then push the significand."""
+    if _two_results_fault(s, False):
         return
-    if op == 0xFA:
-        se, m, f = S.sqrt80(a_se, a_m, S.prec_of(cw), cw)
-        finish(s, 0, se, m, f, 0)
-        return
-    if op == 0xFC:
-        se, m, f = S.round_int80(a_se, a_m, cw)
-        finish(s, 0, se, m, f, 0)
-        return
-    if op == 0xF0:
-        se, m, f = T.f2xm1(a_se, a_m, cw)
-        finish(s, 0, se, m, f, 0)
-        return
-    if op == 0xFE or op == 0xFF or op == 0xF2 or op == 0xFB:
-        # FSIN FCOS FPTAN FSINCOS: |x| >= 2^63 is left alone, C2 = 1
-        if T.out_of_range(a_se, a_m):
-            s.fpu_sw = I64(s.fpu_sw) | SW_C2
-            return
-        s.fpu_sw = I64(s.fpu_sw) & ~SW_C2
-        if op == 0xF2 or op == 0xFB:
-            if full(s):
-                _push_fault(s)
-                return
-            if op == 0xF2:
-                se, m, f = T.trig(a_se, a_m, cw, 2)
-                _two_results(s, se, m, 0x3FFF, TOP, f)
-            else:
-                sse, sm, f1 = T.trig(a_se, a_m, cw, 0)
-                cse, cm, f2 = T.trig(a_se, a_m, cw, 1)
-                _two_results(s, sse, sm, cse, cm, f1 | f2)
-            return
-        se, m, f = T.trig(a_se, a_m, cw, 0 if op == 0xFE else 1)
-        finish(s, 0, se, m, f, 0)
-        return
-    if op == 0xF4:                         # FXTRACT
-        if full(s):
-            _push_fault(s)
-            return
-        ese, em, sse, sm, f = S.extract80(a_se, a_m)
-        _two_results(s, ese, em, sse, sm, f)
-        return
+    a_se, a_m = read(s, 0)
+    ese, em, sse, sm, f = S.extract80(a_se, a_m)
+    _two_results(s, ese, em, sse, sm, f)
+
+
+@njit(cache=True, nogil=True)
+def _st01(s, dst, npop):
+    """(ok, ST(0), ST(1)) as (ok, a_se, a_m, b_se, b_m); not ok: one is empty,
+    the stack underflow of an instruction writing ST(dst), then popping npop
+    times, has happened."""
+    a_se, a_m = read(s, 0)
     b_se, b_m = read(s, 1)
-    if op == 0xF8 or op == 0xF5:           # FPREM, FPREM1
-        se, m, f, q, partial = S.rem80(a_se, a_m, b_se, b_m, op == 0xF5, cw)
-        if not blocked(s, f):
-            if partial:
-                set_cc(s, False, False, True, False)
-            else:
-                set_cc(s, q & 4, q & 1, False, q & 2)
-            write(s, 0, se, m)
-        sw = I64(s.fpu_sw)
-        report(s, f)
-        s.fpu_sw = (I64(s.fpu_sw) & ~SW_C1) | (sw & SW_C1)    # C1 is a quotient bit here
+    if empty(s, 0) or empty(s, 1):
+        underflow(s, dst, npop)
+        return False, a_se, a_m, b_se, b_m
+    return True, a_se, a_m, b_se, b_m
+
+
+@njit(cache=True, nogil=True)
+def _partial_remainder(s, ieee):
+    """FPREM (ieee False: truncating quotient) and FPREM1 (round to nearest)."""
+    if empty(s, 0) or empty(s, 1):
+        set_cc(s, False, False, False, False)
+        underflow(s, 0, 0)
         return
-    if op == 0xFD:                         # FSCALE
-        se, m, f = S.scale80(a_se, a_m, b_se, b_m, cw)
+    a_se, a_m = read(s, 0)
+    b_se, b_m = read(s, 1)
+    se, m, f, q, partial = S.rem80(a_se, a_m, b_se, b_m, ieee, I64(s.fpu_cw))
+    if not blocked(s, f):
+        if partial:
+            set_cc(s, False, False, True, False)
+        else:
+            set_cc(s, q & 4, q & 1, False, q & 2)
+        write(s, 0, se, m)
+    sw = I64(s.fpu_sw)
+    report(s, f)
+    s.fpu_sw = (I64(s.fpu_sw) & ~SW_C1) | (sw & SW_C1)    # C1 is a quotient bit here
+
+
+@njit(cache=True, nogil=True)
+def fprem(s):
+    _partial_remainder(s, False)
+
+
+@njit(cache=True, nogil=True)
+def fprem1(s):
+    _partial_remainder(s, True)
+
+
+@njit(cache=True, nogil=True)
+def fscale(s):
+    ok, a_se, a_m, b_se, b_m = _st01(s, 0, 0)
+    if ok:
+        se, m, f = S.scale80(a_se, a_m, b_se, b_m, I64(s.fpu_cw))
         finish(s, 0, se, m, f, 0)
+
+
+_YL2X, _PATAN, _YL2XP1 = 0, 1, 2
+
+
+@njit(cache=True, nogil=True)
+def _into_st1_and_pop(s, which):
+    """FYL2X, FPATAN, FYL2XP1: ST(1) = f(ST(0), ST(1)), then pop."""
+    ok, a_se, a_m, b_se, b_m = _st01(s, 1, 1)
+    if not ok:
         return
-    # FYL2X, FPATAN, FYL2XP1: ST(1) = f(ST(0), ST(1)), pop
-    if op == 0xF1:
+    cw = I64(s.fpu_cw)
+    if which == _YL2X:
         se, m, f = T.fyl2x(a_se, a_m, b_se, b_m, cw)
-    elif op == 0xF3:
+    elif which == _PATAN:
         se, m, f = T.fpatan(a_se, a_m, b_se, b_m, cw)
     else:
         se, m, f = T.fyl2xp1(a_se, a_m, b_se, b_m, cw)
     finish(s, 1, se, m, f, 1)
+
+
+@njit(cache=True, nogil=True)
+def fyl2x(s):
+    _into_st1_and_pop(s, _YL2X)
+
+
+@njit(cache=True, nogil=True)
+def fpatan(s):
+    _into_st1_and_pop(s, _PATAN)
+
+
+@njit(cache=True, nogil=True)
+def fyl2xp1(s):
+    _into_st1_and_pop(s, _YL2XP1)
 
 
 @njit(cache=True, nogil=True)

@@ -23,6 +23,7 @@ from ...cpu.vectors import Vector
 from ...fpu import control as C
 from ...fpu import native as N
 from ...fpu import x87 as X
+from ...fpu.kinds import Kind
 from ..irstate import I16, I32, I64, PTR, c32, c64, load_field, store_field
 from .. import callbacks
 
@@ -39,7 +40,7 @@ def _call(g, kind, *args):
     longs = [c64(a) if isinstance(a, int) else a for a in args if _is64(a)]
     ints += [c32(0)] * (3 - len(ints))
     longs += [c64(0)] * (2 - len(longs))
-    return g.call_native(N.SYMBOL, I64, [g.s, c32(kind)] + ints + longs)
+    return g.call_native(N.SYMBOL, I64, [g.s, c32(int(kind))] + ints + longs)
 
 
 class _U64(int):
@@ -106,11 +107,11 @@ def _arith(g, insn, op, npop=0):
     if _memory(insn):
         fmt, nbytes = _mem_format(insn)
         v, _ = _load_mem(g, insn, nbytes)
-        _call(g, N.K_ARITH_MEM, op, fmt, v)
+        _call(g, Kind.ARITH_MEM, op, fmt, v)
     elif insn.form.operand_text == "ST,STi":
-        _call(g, N.K_ARITH, op, 0, insn.rm, _U64(npop))
+        _call(g, Kind.ARITH, op, 0, insn.rm, _U64(npop))
     else:                                   # STi,ST
-        _call(g, N.K_ARITH, op, insn.rm, 0, _U64(npop))
+        _call(g, Kind.ARITH, op, insn.rm, 0, _U64(npop))
     _pointers(g, insn)
 
 
@@ -178,7 +179,7 @@ def _compare(g, insn, kind, npop, src=None):
         kind |= X.CMP_MEM
     if src is None:
         src = 0 if _memory(insn) else insn.rm      # ST(i); unused with a memory operand
-    r = g.trunc(_call(g, N.K_COMPARE, kind, src, fmt, v, _U64(npop)), 4)
+    r = g.trunc(_call(g, Kind.COMPARE, kind, src, fmt, v, _U64(npop)), 4)
     if kind & X.CMP_EFLAGS:
         # ZF PF CF from the comparison; OF SF AF cleared (SDM Vol. 2A FCOMI)
         b = g.b
@@ -238,9 +239,9 @@ def op_fld(g, insn):
     if _memory(insn):
         fmt, nbytes = _mem_format(insn)
         lo, hi = _load_mem(g, insn, nbytes)
-        _call(g, N.K_LOAD, fmt, lo, hi)
+        _call(g, Kind.LOAD, fmt, lo, hi)
     else:
-        _call(g, N.K_REG, X.R_FLD, insn.rm, 0)
+        _call(g, Kind.REG, X.R_FLD, insn.rm, 0)
     _pointers(g, insn)
 
 
@@ -250,13 +251,13 @@ op_fild = op_fbld = op_fld
 def _store(g, insn, npop):
     _begin(g, insn)
     if not _memory(insn):
-        _call(g, N.K_REG, X.R_FSTP if npop else X.R_FST, insn.rm, 0)
+        _call(g, Kind.REG, X.R_FSTP if npop else X.R_FST, insn.rm, 0)
         _pointers(g, insn)
         return
     fmt, nbytes = _mem_format(insn)
     b = g.b
     ea = g.ea(insn)             # here, so that the value dominates its later uses
-    lo = _call(g, N.K_STORE, fmt)
+    lo = _call(g, Kind.STORE, fmt)
     ok = load_field(b, g.s, "fpu_st_ok")
     with g.when(b.icmp_unsigned("!=", ok, c32(0))):
         if nbytes <= 8:
@@ -265,7 +266,7 @@ def _store(g, insn, npop):
             hi = load_field(b, g.s, "fpu_st_hi")
             g.store(insn.seg, ea, 8, lo)
             g.store(insn.seg, g.addr_mask(b.add(ea, c32(8)), insn.addrsize), 2, b.trunc(hi, I16))
-    _call(g, N.K_STORE_DONE, npop)
+    _call(g, Kind.STORE_DONE, npop)
     _pointers(g, insn)
 
 
@@ -284,7 +285,7 @@ op_fist, op_fistp, op_fbstp = op_fst, op_fstp, op_fstp
 
 def _reg(g, insn, op, cond=None):
     _begin(g, insn)
-    _call(g, N.K_REG, op, insn.rm, g.zext(cond, 4) if cond is not None else 0)
+    _call(g, Kind.REG, op, insn.rm, g.zext(cond, 4) if cond is not None else 0)
     _pointers(g, insn)
 
 
@@ -341,17 +342,120 @@ def op_fcmovnu(g, insn):
     _fcmov(g, insn, _CC_P, True)
 
 
-# --- the D9 E0-FF group: one native entry, selected by the ModRM byte ---------------------------
+# --- the D9 E0-FF group: the stack is the only operand; each its own kind ---------------------
 
-def _unary(g, insn):
+def _stack_only(g, insn, kind):
     _begin(g, insn)
-    _call(g, N.K_UNARY, (insn.mod << 6) | (insn.reg << 3) | insn.rm)
+    _call(g, kind)
     _pointers(g, insn)
 
 
-(op_fchs, op_fabs, op_ftst, op_fxam, op_fld1, op_fldl2t, op_fldl2e, op_fldpi, op_fldlg2, op_fldln2,
- op_fldz, op_f2xm1, op_fyl2x, op_fptan, op_fpatan, op_fxtract, op_fprem1, op_fdecstp, op_fincstp,
- op_fprem, op_fyl2xp1, op_fsqrt, op_fsincos, op_frndint, op_fscale, op_fsin, op_fcos) = (_unary,) * 27
+def op_fchs(g, insn):
+    _stack_only(g, insn, Kind.FCHS)
+
+
+def op_fabs(g, insn):
+    _stack_only(g, insn, Kind.FABS)
+
+
+def op_ftst(g, insn):
+    _stack_only(g, insn, Kind.FTST)
+
+
+def op_fxam(g, insn):
+    _stack_only(g, insn, Kind.FXAM)
+
+
+def op_fld1(g, insn):
+    _stack_only(g, insn, Kind.FLD1)
+
+
+def op_fldl2t(g, insn):
+    _stack_only(g, insn, Kind.FLDL2T)
+
+
+def op_fldl2e(g, insn):
+    _stack_only(g, insn, Kind.FLDL2E)
+
+
+def op_fldpi(g, insn):
+    _stack_only(g, insn, Kind.FLDPI)
+
+
+def op_fldlg2(g, insn):
+    _stack_only(g, insn, Kind.FLDLG2)
+
+
+def op_fldln2(g, insn):
+    _stack_only(g, insn, Kind.FLDLN2)
+
+
+def op_fldz(g, insn):
+    _stack_only(g, insn, Kind.FLDZ)
+
+
+def op_f2xm1(g, insn):
+    _stack_only(g, insn, Kind.F2XM1)
+
+
+def op_fyl2x(g, insn):
+    _stack_only(g, insn, Kind.FYL2X)
+
+
+def op_fptan(g, insn):
+    _stack_only(g, insn, Kind.FPTAN)
+
+
+def op_fpatan(g, insn):
+    _stack_only(g, insn, Kind.FPATAN)
+
+
+def op_fxtract(g, insn):
+    _stack_only(g, insn, Kind.FXTRACT)
+
+
+def op_fprem1(g, insn):
+    _stack_only(g, insn, Kind.FPREM1)
+
+
+def op_fdecstp(g, insn):
+    _stack_only(g, insn, Kind.FDECSTP)
+
+
+def op_fincstp(g, insn):
+    _stack_only(g, insn, Kind.FINCSTP)
+
+
+def op_fprem(g, insn):
+    _stack_only(g, insn, Kind.FPREM)
+
+
+def op_fyl2xp1(g, insn):
+    _stack_only(g, insn, Kind.FYL2XP1)
+
+
+def op_fsqrt(g, insn):
+    _stack_only(g, insn, Kind.FSQRT)
+
+
+def op_fsincos(g, insn):
+    _stack_only(g, insn, Kind.FSINCOS)
+
+
+def op_frndint(g, insn):
+    _stack_only(g, insn, Kind.FRNDINT)
+
+
+def op_fscale(g, insn):
+    _stack_only(g, insn, Kind.FSCALE)
+
+
+def op_fsin(g, insn):
+    _stack_only(g, insn, Kind.FSIN)
+
+
+def op_fcos(g, insn):
+    _stack_only(g, insn, Kind.FCOS)
 
 
 def op_fnop(g, insn):
@@ -388,15 +492,15 @@ def op_fnstcw(g, insn):
 def op_fldcw(g, insn):
     _begin(g, insn)
     v = g.zext(g.load(insn.seg, g.ea(insn), 2), 4)
-    _call(g, N.K_CONTROL, X.C_FLDCW, v)
+    _call(g, Kind.CONTROL, X.C_FLDCW, v)
 
 
 def op_fninit(g, insn):
-    _call(g, N.K_CONTROL, X.C_FNINIT, 0)
+    _call(g, Kind.CONTROL, X.C_FNINIT, 0)
 
 
 def op_fnclex(g, insn):
-    _call(g, N.K_CONTROL, X.C_FNCLEX, 0)
+    _call(g, Kind.CONTROL, X.C_FNCLEX, 0)
 
 
 # --- state images (Python helpers) --------------------------------------------------------------
