@@ -9,6 +9,7 @@ import struct
 from dataclasses import dataclass
 
 from emu.cpu import hflags as H
+from emu.fpu.control import status_word
 from emu.snippet import Snippet
 
 DATA = 0x4000          # operand memory used by the tests
@@ -109,7 +110,7 @@ class Result:
         self.top = cpu.fpu_top
         self.tag = cpu.fpu_tag
         self.cw = cpu.fpu_cw
-        self.sw = (cpu.fpu_sw & ~0x3800) | (cpu.fpu_top << 11)
+        self.sw = status_word(cpu.fpu_sw, cpu.fpu_top)
         self.phys = [(cpu.fpu_se[p], cpu.fpu_mant[p]) for p in range(8)]
         self.fip, self.fcs, self.fop, self.fdp, self.fds = (cpu.fpu_ip, cpu.fpu_cs, cpu.fpu_op, cpu.fpu_dp,
                                                             cpu.fpu_ds)
