@@ -135,11 +135,12 @@ _frozen = False
 def _freeze_startup_objects():
     """Once per process: move what exists at the first translator (modules, numba's
     compiled functions, tables) out of the GC's generations, so that the full
-    collections translation sets off do not walk them again and again."""
+    collections translation sets off do not walk them again and again.  No
+    collection first: it found ~300 garbage objects among ~130,000 at a restore
+    and cost 50 ms of it; freezing those few is cheaper than looking for them."""
     global _frozen
     if not _frozen:
         _frozen = True
-        gc.collect()
         gc.freeze()
 
 
