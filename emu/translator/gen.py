@@ -346,6 +346,13 @@ class IRGen:
     def seg_selector(self, seg):
         return self.b.trunc(load_field(self.b, self.s, "seg", seg, "selector"), I16)
 
+    def segment_loaded(self, seg):
+        """Segment register seg was just loaded: later accesses of the block
+        read its new base (a load here dominates them; the load block does not
+        see the new value)."""
+        self.seg_base_cache[seg] = self.b.trunc(load_field(self.b, self.s, "seg", seg, "base"), I32,
+                                                name="base%d" % seg)
+
     def linear(self, seg, offset):
         return self.b.add(self.seg_base(seg), self.zext(offset, 4))
 
@@ -380,10 +387,10 @@ class IRGen:
 
     # ------------------------------------------------------------------
     # memory
-    def _tlb_entry(self, lin, field):
+    def _tlb_entry(self, lin, field, mmu):
         b = self.b
         idx = b.and_(b.lshr(lin, c32(12)), c32(TLB_SIZE - 1))
-        return field_ptr(b, self.s, "tlb", self.mmu, idx, field)
+        return field_ptr(b, self.s, "tlb", mmu, idx, field)
 
     def _asid(self):
         if self.asid is None:
@@ -402,21 +409,25 @@ class IRGen:
             self._fault_block = blk
         return self._fault_block
 
-    def _tlb_hit(self, lin, size, tag_field):
+    def _tlb_hit(self, lin, size, tag_field, mmu):
         b = self.b
-        tag = b.load(self._tlb_entry(lin, tag_field), typ=I32)
+        tag = b.load(self._tlb_entry(lin, tag_field, mmu), typ=I32)
         last = lin if size == 1 else b.add(lin, c32(size - 1))
         want = b.or_(b.and_(last, c32(PAGE_MASK)), self._asid())
         return b.icmp_unsigned("==", tag, want)
 
-    def load_linear(self, lin, size, code=False):
+    def load_linear(self, lin, size, code=False, supervisor=False):
+        """Read `size` bytes at linear address lin, with the privilege of the
+        block's CPL, or as the CPU's own implicit supervisor access (descriptor
+        table reads, SDM Vol. 3A 4.6.1) when `supervisor`."""
         b = self.b
         t = INT_TYPES[size]
-        hit = self._tlb_hit(lin, size, "tag_read")
+        mmu = 0 if supervisor else self.mmu
+        hit = self._tlb_hit(lin, size, "tag_read", mmu)
         fast, slow, join = self.block("ld.fast"), self.block("ld.slow"), self.block("ld.done")
         b.cbranch(hit, fast, slow)
         b.position_at_end(fast)
-        addend = b.load(self._tlb_entry(lin, "addend"), typ=I64)
+        addend = b.load(self._tlb_entry(lin, "addend", mmu), typ=I64)
         host = b.inttoptr(b.add(b.zext(lin, I64), addend), PTR)
         v1 = b.load(host, typ=t)
         v1.align = 1
@@ -424,7 +435,7 @@ class IRGen:
         b.position_at_end(slow)
         f = self.decl("pyemu_load", I64, [PTR, I32, I32, I32])
         access = 2 if code else 0
-        raw = b.call(f, [self.s, lin, c32(size), c32(self.mmu | access << 4)])
+        raw = b.call(f, [self.s, lin, c32(size), c32(mmu | access << 4)])
         v2 = b.trunc(raw, t)
         st = load_field(b, self.s, "mem_status")
         slow_end = b.block
@@ -438,11 +449,11 @@ class IRGen:
     def store_linear(self, lin, size, value):
         b = self.b
         value = self.zext(value, size)
-        hit = self._tlb_hit(lin, size, "tag_write")
+        hit = self._tlb_hit(lin, size, "tag_write", self.mmu)
         fast, slow, join = self.block("st.fast"), self.block("st.slow"), self.block("st.done")
         b.cbranch(hit, fast, slow)
         b.position_at_end(fast)
-        addend = b.load(self._tlb_entry(lin, "addend"), typ=I64)
+        addend = b.load(self._tlb_entry(lin, "addend", self.mmu), typ=I64)
         host = b.inttoptr(b.add(b.zext(lin, I64), addend), PTR)
         st = b.store(value, host)
         st.align = 1
@@ -945,25 +956,43 @@ class IRGen:
         three integer arguments.  The state is in memory during the call; the
         helper returns a HELPER_* status.  With ends_block the block ends
         after the helper, at the EIP the helper leaves (or the next one)."""
+        self.flush_for_python()
+        self.call_python_here(name, *args)
+        # the helper may have changed anything: forget the cache
+        self.committed = _Snapshot()
+        self.pending = _Snapshot()
+        self.seg_base_cache = {}
+        self.asid = None
+        cont = self.block("h.cont")
+        self._new_load_point(cont)
+        if ends_block:
+            self.jump(self.insn.next_eip)
+
+    def flush_for_python(self):
+        """Put what a Python helper reads into memory: the registers, flags and
+        EFLAGS the block has changed so far, and the EIP of this instruction."""
         if self.staged_writes:
             raise TranslationError("call_python after a register write in %s" % self.insn.form)
-        b = self.b
         self._sync(self.pending)
         self.pending.dirty.clear()
         self.pending.cc_dirty = False
         self.pending.eflags_dirty = False
-        store_field(b, self.s, self._u64(self.insn.eip), "eip")
+        store_field(self.b, self.s, self._u64(self.insn.eip), "eip")
+
+    def call_python_here(self, name, *args):
+        """The call itself, after flush_for_python (in a block it dominates): a
+        fault, a stop or a jump leaves the block; the builder goes on where the
+        helper returned HELPER_OK.  The register cache is kept, so by itself this
+        serves only helpers that change no general register, flag or EFLAGS bit
+        (call_python forgets the cache): the rare case of an instruction whose
+        common case is native code (semantics/segload.py)."""
+        b = self.b
         vals = [self.zext(a, 4) if a.type.width <= 32 else a for a in args]
         vals = [b.zext(v, I64) if v.type.width < 64 else v for v in vals]
         while len(vals) < 3:
             vals.append(c64(0))
         f = self.decl("pyemu_py_helper", I32, [PTR, I32, I64, I64, I64])
         status = b.call(f, [self.s, c32(callbacks.helper_id(name))] + vals, name="status")
-        # the helper may have changed anything: forget the cache
-        self.committed = _Snapshot()
-        self.pending = _Snapshot()
-        self.seg_base_cache = {}
-        self.asid = None
         fault, stop, jump, ok = (self.block("h.fault"), self.block("h.stop"), self.block("h.jump"),
                                  self.block("h.ok"))
         sw = b.switch(status, ok)
@@ -979,10 +1008,6 @@ class IRGen:
         self._refund(done=True)
         self._tail_dispatch()
         b.position_at_end(ok)
-        cont = self.block("h.cont")
-        self._new_load_point(cont)
-        if ends_block:
-            self.jump(self.insn.next_eip)
 
     def io_read(self, port, size):
         f = self.decl("pyemu_py_io_read", I32, [PTR, I32, I32])

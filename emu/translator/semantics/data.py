@@ -2,6 +2,7 @@
 segment registers, segment loads (MOV to/from CRn/DRn: system.py)."""
 from ...cpu.state import EAX, EBX, EDX, SS
 from ...frontend import tables as T
+from .segload import load_segment
 
 
 def op_mov(g, insn):
@@ -28,12 +29,6 @@ def ss_shadow(g):
     (SDM Vol. 3A 6.8.3)."""
     g.inhibit_interrupts()
     g.step_trap_suppressed = True
-
-
-def load_segment(g, seg, selector):
-    """Load segment register `seg` (descriptor checks in Python: helper_load_seg in
-    helpers/system.py)."""
-    g.call_python("helper_load_seg", g.const(seg, 4), g.zext(selector, 4))
 
 
 def op_movzx(g, insn):

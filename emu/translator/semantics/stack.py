@@ -3,7 +3,8 @@ from ...cpu import hflags as H
 from ...cpu.state import EBP, ESP, SS
 from ...cpu.vectors import Vector
 from ...frontend import tables as T
-from .data import load_segment, ss_shadow
+from .data import ss_shadow
+from .segload import load_segment
 
 
 def op_push(g, insn):

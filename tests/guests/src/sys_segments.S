@@ -107,6 +107,16 @@ main:
         LOAD_OK "es based", es, SEL_BASED
         movl %es:4, %eax
         CHECK "read through a based segment", 0x12345678
+        /* the load set the accessed bit: a second load takes pyemu's native
+           path (translator/semantics/segload.py), and the read that follows
+           in the same block must see the new base */
+        movw $KDATA, %ax
+        movw %ax, %es
+        movl $0, %ebx
+        movw $SEL_BASED, %ax
+        movw %ax, %fs
+        movl %fs:4(%ebx), %eax
+        CHECK "read through a based segment loaded again", 0x12345678
         movw $KDATA, %ax
         movw %ax, %es
         movw %ax, %fs
