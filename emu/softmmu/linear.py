@@ -15,7 +15,9 @@ from ..cpu.faults import GuestFault
 from ..cpu.vectors import Vector
 from .native import STATE_DTYPE
 from .paging import ACC_PEEK, ACC_READ, ACC_WRITE, T_OK, translate
-from .phys import PAGE_SIZE
+from .phys import PAGE_CODE, PAGE_PT, PAGE_RAM, PAGE_SHIFT, PAGE_SIZE
+
+_FORMATS = {1: struct.Struct("<B"), 2: struct.Struct("<H"), 4: struct.Struct("<I"), 8: struct.Struct("<Q")}
 
 
 @njit(cache=True)
@@ -29,6 +31,38 @@ class LinearMemory:
         self.cpu = cpu
         self.phys = phys
         self.state_array = np.frombuffer(cpu, dtype=STATE_DTYPE, count=1)
+        self._ram = memoryview(phys.ram)
+
+    def _ram_offset(self, lin, size, access, user, clean):
+        """The fast path of a word access (interrupt delivery, IRET, descriptor
+        reads make thousands a second): the RAM offset of [lin, lin+size) when it
+        lies in one page of plain RAM (with `clean`, also holding no translated
+        code and no page table, whose writes need the general path's hooks),
+        else None.  A page fault raises as on the general path."""
+        if (lin & (PAGE_SIZE - 1)) + size > PAGE_SIZE:
+            return None
+        st, phys, _, _ = translate_array(self.state_array, lin, access, user)
+        if st != T_OK:
+            raise GuestFault(Vector.PF, self.cpu.exc_error, address=lin)
+        phys = int(phys)
+        flags = self.phys.flags[phys >> PAGE_SHIFT]
+        if not flags & PAGE_RAM or (clean and flags & (PAGE_CODE | PAGE_PT)):
+            return None
+        return phys
+
+    def _read_word(self, lin, size, user):
+        at = self._ram_offset(lin, size, ACC_READ, user, clean=False)
+        if at is None:
+            return int.from_bytes(self.read(lin, size, user), "little")
+        return _FORMATS[size].unpack_from(self._ram, at)[0]
+
+    def _write_word(self, lin, size, v, user):
+        v &= (1 << (8 * size)) - 1
+        at = self._ram_offset(lin, size, ACC_WRITE, user, clean=True)
+        if at is None:
+            self.write(lin, v.to_bytes(size, "little"), user)
+        else:
+            _FORMATS[size].pack_into(self._ram, at, v)
 
     def to_phys(self, lin, write=False, user=False):
         return self.pieces(lin, 1, ACC_WRITE if write else ACC_READ, user)[0][0]
@@ -86,22 +120,22 @@ class LinearMemory:
         return True
 
     def read_u8(self, lin, user=False):
-        return self.read(lin, 1, user)[0]
+        return self._read_word(lin, 1, user)
 
     def read_u16(self, lin, user=False):
-        return struct.unpack("<H", self.read(lin, 2, user))[0]
+        return self._read_word(lin, 2, user)
 
     def read_u32(self, lin, user=False):
-        return struct.unpack("<I", self.read(lin, 4, user))[0]
+        return self._read_word(lin, 4, user)
 
     def read_u64(self, lin, user=False):
-        return struct.unpack("<Q", self.read(lin, 8, user))[0]
+        return self._read_word(lin, 8, user)
 
     def write_u8(self, lin, v, user=False):
-        self.write(lin, bytes([v & 0xFF]), user)
+        self._write_word(lin, 1, v, user)
 
     def write_u16(self, lin, v, user=False):
-        self.write(lin, struct.pack("<H", v & 0xFFFF), user)
+        self._write_word(lin, 2, v, user)
 
     def write_u32(self, lin, v, user=False):
-        self.write(lin, struct.pack("<I", v & 0xFFFFFFFF), user)
+        self._write_word(lin, 4, v, user)
