@@ -311,6 +311,22 @@ class PcBoard:
     def line_level(self, irq):
         return any(self._line_sources[irq].values())
 
+    def line_sources(self):
+        """What drives each ISA line: 16 sorted lists of source names (a snapshot keeps them)."""
+        return [sorted(sources) for sources in self._line_sources]
+
+    def restore_line_sources(self, line_sources):
+        """Set what drives each line, as line_sources() gave it, without telling
+        the interrupt controllers: their own state is restored with them."""
+        for irq, sources in enumerate(line_sources):
+            self._line_sources[irq] = {s: True for s in sources}
+
+    def after_restore(self):
+        """After the devices' state is restored: the local APIC's memory window
+        follows the base the guest had moved it to."""
+        if self.lapic is not None:
+            self._map_lapic(self.lapic.base)
+
     def set_pci_irq(self, slot, function, intx, level):
         """A PCI function drives INTx# (0 = INTA#)."""
         self.isa_bridge.set_pci_irq(slot, function, intx, level)

@@ -148,7 +148,7 @@ def machine_state(machine):
         "machine": {"instructions": machine.instructions, "msrs": dict(machine.msrs),
                     "nmi": machine._nmi, "nmi_blocked": machine.nmi_blocked},
         "clock": {"ns": machine.clock.ns(), "idle_ns": machine.clock.idle_ns},
-        "irq_lines": [sorted(sources) for sources in board._line_sources],
+        "irq_lines": board.line_sources(),
         "devices": {key: dev.save_state() for key, dev in device_keys(machine).items()},
         "overlays": {index: _overlay_state(image) for index, (spec, image) in machine.drives.items()
                      if _is_overlay(image)},
@@ -297,13 +297,11 @@ def _restore(machine, state, used, pages):
     machine.msrs = dict(m["msrs"])
     machine._nmi, machine.nmi_blocked = m["nmi"], m["nmi_blocked"]
     _plain_to_ctypes(cpu, state["cpu"])
-    for irq, sources in enumerate(state["irq_lines"]):
-        board._line_sources[irq] = {s: True for s in sources}
+    board.restore_line_sources(state["irq_lines"])
     for key, dev in device_keys(machine).items():
         if key in state["devices"]:
             dev.load_state(state["devices"][key])
-    if board.lapic is not None and board.lapic.base not in board._lapic_bases:
-        board._map_lapic(board.lapic.base)
+    board.after_restore()
     _zero_pages(machine.phys, ~used)
     machine.phys.ram.reshape(-1, PAGE_SIZE)[used] = pages.reshape(-1, PAGE_SIZE)
     for index, saved in state["overlays"].items():
