@@ -151,10 +151,8 @@ class PcBoard:
             for unit in range(2):
                 spec, image = drives.get(2 * k + unit, (None, None))
                 units.append(None if spec is None else make_drive(spec, image, serial="PYEMU%04d" % (2 * k + unit)))
-            ch = self._add_io(ata.AtaChannel(cmd, ctl, self.ctx.irq(irq).set, units, name="ide%d" % k))
-            bm = self.ide.bm.channels[k]
-            ch.bus_master, bm.channel = bm, ch
-            channels.append(ch)
+            channels.append(self._add_io(ata.AtaChannel(cmd, ctl, self.ctx.irq(irq).set, units, name="ide%d" % k,
+                                                         bus_master=self.ide.bm.channels[k])))
         return channels
 
     def _add_io(self, dev):

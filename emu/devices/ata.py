@@ -115,18 +115,21 @@ class DmaRequest:
 
 class AtaChannel(Device):
     """One IDE channel.  irq(level) drives its interrupt line; drives is
-    (device 0, device 1), each a drive object or None; bus_master (set by
-    the controller) is told when a DMA command is ready."""
+    (device 0, device 1), each a drive object or None; bus_master (the
+    controller's BusMasterChannel for this channel, or None) is told when a
+    DMA command is ready, and moves its data."""
 
     state_version = 1
 
-    def __init__(self, cmd_base, ctl_base, irq, drives=(None, None), name="ide"):
+    def __init__(self, cmd_base, ctl_base, irq, drives=(None, None), name="ide", bus_master=None):
         self.name = name
         self.cmd_base, self.ctl_base = cmd_base, ctl_base
         self.ports = ((cmd_base, 8), (ctl_base, 1))
         self.irq = irq
         self.drives = list(drives)
-        self.bus_master = None
+        self.bus_master = bus_master
+        if bus_master is not None:
+            bus_master.serve(self)
         self.tf = [TaskFile(), TaskFile()]
         self.control = 0
         self.selected = 0

@@ -34,8 +34,13 @@ class BusMasterChannel:
     def __init__(self, memory, may_master=lambda: True):
         self.memory = memory            # read(phys, n) -> bytes, write(phys, data)
         self.may_master = may_master    # PCI command register bit 2 (bus master enable)
-        self.channel = None             # the AtaChannel (set by the controller)
+        self.channel = None             # the AtaChannel it serves (serve())
         self.reset()
+
+    def serve(self, channel):
+        """The AtaChannel whose DMA commands this engine carries out (the
+        channel calls it when it is built with this bus master)."""
+        self.channel = channel
 
     def reset(self):
         self.command = 0
