@@ -15,7 +15,7 @@ from ..cpu.faults import GuestFault
 from ..cpu.vectors import Vector
 from .native import STATE_DTYPE
 from .paging import ACC_PEEK, ACC_READ, ACC_WRITE, T_OK, translate
-from .phys import PAGE_CODE, PAGE_PT, PAGE_RAM, PAGE_SHIFT, PAGE_SIZE
+from .phys import PAGE_CODE, PAGE_PT, PAGE_RAM, PAGE_SHIFT, PAGE_SIZE, PHYS_PAGES
 
 _FORMATS = {1: struct.Struct("<B"), 2: struct.Struct("<H"), 4: struct.Struct("<I"), 8: struct.Struct("<Q")}
 
@@ -45,7 +45,10 @@ class LinearMemory:
         if st != T_OK:
             raise GuestFault(Vector.PF, self.cpu.exc_error, address=lin)
         phys = int(phys)
-        flags = self.phys.flags[phys >> PAGE_SHIFT]
+        pfn = phys >> PAGE_SHIFT
+        if pfn >= PHYS_PAGES:                   # above 4 GB (PAE): the general path reads 0xFF
+            return None
+        flags = self.phys.flags[pfn]
         if not flags & PAGE_RAM or (clean and flags & (PAGE_CODE | PAGE_PT)):
             return None
         return phys
