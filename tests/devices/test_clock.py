@@ -42,12 +42,15 @@ def test_without_charging_host_time_passes():
 
 
 def test_translation_inside_an_access_keeps_one_stop():
+    """A device access while the clock is stopped (translation) passes its fixed
+    cost and leaves the clock stopped.  Read inside the stop, so that how long
+    the host takes to get there (a loaded CI machine: 6.5 ms once) is no part of it."""
     c = Clock()
-    before = c.ns()
     with c.stopped():
+        before = c.ns()
         c.charged(1000, time.sleep, 0.01)
         time.sleep(0.01)
-    assert c.ns() - before < 2_000_000
+        assert c.ns() - before == 1000
 
 
 def test_icount_time_follows_instructions_only():
