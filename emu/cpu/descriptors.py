@@ -23,6 +23,11 @@ T_INT32 = 14
 T_TRAP32 = 15
 
 
+# the bits of a descriptor's high dword a segment register's hidden cache
+# keeps as its attributes (type, S, DPL, P, AVL, L, D/B, G), in place
+CACHE_FLAGS = 0x00F0FF00
+
+
 class Descriptor:
     """An 8-byte descriptor (segment, system segment or gate)."""
     __slots__ = ("lo", "hi", "selector", "addr")
@@ -42,7 +47,7 @@ class Descriptor:
     @property
     def flags(self):
         """The attribute bits as SegmentCache.flags keeps them."""
-        return self.hi & 0x00F0FF00
+        return self.hi & CACHE_FLAGS
 
     @property
     def type(self):

@@ -956,8 +956,11 @@ class IRGen:
         three integer arguments.  The state is in memory during the call; the
         helper returns a HELPER_* status.  With ends_block the block ends
         after the helper, at the EIP the helper leaves (or the next one)."""
-        self.flush_for_python()
-        self.call_python_here(name, *args)
+        self._store_for_python()
+        self.pending.dirty.clear()
+        self.pending.cc_dirty = False
+        self.pending.eflags_dirty = False
+        self._call_helper(name, args)
         # the helper may have changed anything: forget the cache
         self.committed = _Snapshot()
         self.pending = _Snapshot()
@@ -968,24 +971,27 @@ class IRGen:
         if ends_block:
             self.jump(self.insn.next_eip)
 
-    def flush_for_python(self):
+    def call_python_here(self, name, *args):
+        """The rare case of an instruction whose common case is native code
+        (semantics/segload.py): call the helper from the current LLVM block,
+        storing what it reads there only, so the native path stores nothing.
+        The register cache is kept as it was (values still dirty are stored
+        again at the next exit), so this serves only helpers that change no
+        general register, flag or EFLAGS bit.  The builder goes on where the
+        helper returned HELPER_OK."""
+        self._store_for_python()
+        self._call_helper(name, args)
+
+    def _store_for_python(self):
         """Put what a Python helper reads into memory: the registers, flags and
         EFLAGS the block has changed so far, and the EIP of this instruction."""
         if self.staged_writes:
             raise TranslationError("call_python after a register write in %s" % self.insn.form)
         self._sync(self.pending)
-        self.pending.dirty.clear()
-        self.pending.cc_dirty = False
-        self.pending.eflags_dirty = False
         store_field(self.b, self.s, self._u64(self.insn.eip), "eip")
 
-    def call_python_here(self, name, *args):
-        """The call itself, after flush_for_python (in a block it dominates): a
-        fault, a stop or a jump leaves the block; the builder goes on where the
-        helper returned HELPER_OK.  The register cache is kept, so by itself this
-        serves only helpers that change no general register, flag or EFLAGS bit
-        (call_python forgets the cache): the rare case of an instruction whose
-        common case is native code (semantics/segload.py)."""
+    def _call_helper(self, name, args):
+        """The call and its status: a fault, a stop or a jump leaves the block."""
         b = self.b
         vals = [self.zext(a, 4) if a.type.width <= 32 else a for a in args]
         vals = [b.zext(v, I64) if v.type.width < 64 else v for v in vals]

@@ -201,7 +201,7 @@ def helper_lar_lsl(m, sel, reg_opsize, want_limit):
     if (not d.s and d.type not in ok_types) or not _visible(m, sel, d):
         _set_zf(m, False)
         return HELPER_OK
-    value = d.limit if want_limit else d.hi & 0x00F0FF00
+    value = d.limit if want_limit else d.hi & D.CACHE_FLAGS
     cpu = m.cpu
     if opsize == 2:
         cpu.regs[reg] = (cpu.regs[reg] & 0xFFFF0000) | (value & 0xFFFF)

@@ -88,7 +88,7 @@ def switch(m, selector, reason, next_eip, error_code=None):
     cpu.tr.selector = selector
     cpu.tr.base = new_base
     cpu.tr.limit = nd.limit
-    cpu.tr.flags = (nd.hi | (2 << 8)) & 0x00F0FF00
+    cpu.tr.flags = (nd.hi | (2 << 8)) & D.CACHE_FLAGS
     cpu.cr[0] |= H.CR0_TS
     if new32 and cpu.cr[0] & H.CR0_PG and cr3 is not None:
         m.write_cr3(cr3)

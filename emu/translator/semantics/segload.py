@@ -7,9 +7,13 @@ use (Linux reloads DS, ES and FS at every kernel entry and exit).  Every other
 case goes to the Python helper (helper_load_seg, cpu/descriptors.py), which
 holds the complete rules: SS (it changes the block's mode flags), the LDT,
 code segments, a descriptor whose accessed bit must be set, and each #GP, #SS
-and #NP the SDM lists (Vol. 2B MOV, Vol. 3A 5.5 and 5.6).
+and #NP the SDM lists (Vol. 2B MOV, Vol. 3A 5.5 and 5.6).  Where a descriptor
+keeps its base, limit and attribute bits (SDM Vol. 3A 3.4.5) is written here
+in IR and in cpu/descriptors.py's Descriptor in Python; the attribute mask
+they share is descriptors.CACHE_FLAGS.
 """
 from ...cpu import hflags as H
+from ...cpu.descriptors import CACHE_FLAGS
 from ...cpu.state import SS
 from ..irstate import I32, I64, c32, load_field, store_field
 
@@ -29,7 +33,6 @@ def load_segment(g, seg, selector):
         return
     b = g.b
     sel = g.zext(selector, 4)
-    g.flush_for_python()
     done = g.block("seg.done")
     if not g.pe or g.vm:
         _set_cache(g, seg, sel, b.shl(sel, c32(4)),
@@ -74,7 +77,7 @@ def _protected(g, seg, sel, done):
     raw_limit = b.or_(b.and_(lo, c32(0xFFFF)), b.and_(hi, c32(0xF0000)))
     granular = b.icmp_unsigned("!=", b.and_(hi, c32(H.DESC_G)), c32(0))
     seg_limit = b.select(granular, b.or_(b.shl(raw_limit, c32(12)), c32(0xFFF)), raw_limit)
-    _set_cache(g, seg, sel, base, seg_limit, b.and_(hi, c32(0x00F0FF00)))
+    _set_cache(g, seg, sel, base, seg_limit, b.and_(hi, c32(CACHE_FLAGS)))
     b.branch(done)
 
     b.position_at_end(python)
